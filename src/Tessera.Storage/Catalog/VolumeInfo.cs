@@ -1,0 +1,22 @@
+using System.Text.Json.Serialization;
+
+namespace Tessera.Storage;
+
+/// <summary>
+/// One volume in a node's catalog. <see cref="Id"/> is the logical unit's identity: the SCSI
+/// layer derives the VPD 0x83 NAA designator and the VPD 0x80 serial from it, so it never
+/// changes for the life of the volume (and later follows it through migration and replication).
+/// </summary>
+/// <param name="Name">1..64 characters of [A-Za-z0-9._-], unique in the catalog.</param>
+/// <param name="Id">The volume UUID.</param>
+/// <param name="SizeBytes">Capacity in bytes, a positive multiple of <paramref name="BlockSize"/>.</param>
+/// <param name="BlockSize">Logical block length: 512 or 4096.</param>
+/// <param name="ReadOnly">Write-protected (SBC-4: WP bit, writes fail with DATA PROTECT).</param>
+/// <param name="Lun">Logical unit number under the node's target; the lowest free number at creation, never reused while the volume exists.</param>
+/// <param name="Created">Creation time (UTC).</param>
+public sealed record VolumeInfo(string Name, Guid Id, long SizeBytes, int BlockSize, bool ReadOnly, int Lun, DateTimeOffset Created)
+{
+    /// <summary>Number of logical blocks.</summary>
+    [JsonIgnore]
+    public long BlockCount => SizeBytes / BlockSize;
+}
