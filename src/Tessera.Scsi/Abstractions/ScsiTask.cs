@@ -10,6 +10,8 @@ public sealed class ScsiTask
     private readonly byte[] _cdb = new byte[260];
     private readonly byte[] _sense = new byte[252];
     private TaskCompletionSource? _done;
+    private int _aborted;   // 0/1, Interlocked: Abort may race with execution
+    private int _execution; // ExecutionState, Interlocked: TMFs read it from other threads
 
     public ItNexus Nexus { get; set; } = null!;
 
@@ -70,7 +72,7 @@ public sealed class ScsiTask
     public int SenseLength { get; private set; }
 
     /// <summary>Set by task management (ABORT TASK, LU RESET …); the transport then sends no response.</summary>
-    public bool IsAborted { get; private set; }
+    public bool IsAborted => Volatile.Read(ref _aborted) != 0;
 
     /// <summary>Invoked once when the task is aborted by a task management function.</summary>
     public Action<ScsiTask>? AbortCallback { get; set; }
@@ -97,17 +99,55 @@ public sealed class ScsiTask
     /// <summary>Marks the task aborted and tells its transport (idempotent).</summary>
     public void Abort()
     {
-        if (IsAborted) return;
-        IsAborted = true;
+        if (Interlocked.Exchange(ref _aborted, 1) != 0) return;
         AbortCallback?.Invoke(this);
     }
 
-    /// <summary>Completes when the target has finished with the task (used by TMFs that must wait).</summary>
-    public Task Completion => (_done ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+    /// <summary>
+    /// Completes when the target has finished with the task (used by TMFs that must wait).
+    /// A task that is not executing right now is already complete. The completion source is only
+    /// allocated when someone waits, so the I/O path stays allocation-free.
+    /// </summary>
+    public Task Completion
+    {
+        get
+        {
+            if (Volatile.Read(ref _execution) != Running) return Task.CompletedTask;
+            var tcs = Volatile.Read(ref _done);
+            if (tcs is null)
+            {
+                var created = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                tcs = Interlocked.CompareExchange(ref _done, created, null) ?? created;
+            }
+            // Interlocked above is a full fence: either MarkCompleted sees our source, or we see its state.
+            if (Volatile.Read(ref _execution) != Running) tcs.TrySetResult();
+            return tcs.Task;
+        }
+    }
 
-    internal void MarkStarted() => _done = null;
+    private const int Idle = 0, Running = 1, Finished = 2;
 
-    internal void MarkCompleted() => _done?.TrySetResult();
+    /// <summary>True while the target executes the task.</summary>
+    internal bool IsRunning => Volatile.Read(ref _execution) == Running;
+
+    /// <summary>
+    /// Enters execution. Returns false when the task was aborted first; the full fence pairs with
+    /// <see cref="Abort"/> so a TMF either sees the task running (and waits) or the task sees the abort.
+    /// </summary>
+    internal bool MarkStarted()
+    {
+        Volatile.Write(ref _done, null); // a source left from an earlier use of a pooled task
+        Interlocked.Exchange(ref _execution, Running);
+        if (!IsAborted) return true;
+        MarkCompleted();
+        return false;
+    }
+
+    internal void MarkCompleted()
+    {
+        Interlocked.Exchange(ref _execution, Finished);
+        Volatile.Read(ref _done)?.TrySetResult();
+    }
 
     /// <summary>Clears every field so the transport can reuse the object.</summary>
     public void Reset()
@@ -117,6 +157,6 @@ public sealed class ScsiTask
         CdbLength = 0; ExpectedDataTransferLength = 0; IsRead = false; IsWrite = false;
         DataOut = default; DataIn = default;
         Status = ScsiStatus.Good; DataInLength = 0; CommandTransferLength = -1; SenseLength = 0;
-        IsAborted = false; AbortCallback = null; _done = null;
+        _aborted = 0; _execution = Idle; AbortCallback = null; _done = null;
     }
 }

@@ -1,0 +1,157 @@
+using System.Runtime.CompilerServices;
+
+namespace Tessera.Scsi;
+
+/// <summary>
+/// One logical unit (SAM-5 4.6.x) as presented by the target: a LUN, an identity derived from the
+/// volume UUID, the block store holding its data and the context holding everything else.
+/// Command code reaches data only through <see cref="Store"/> and state only through <see cref="Context"/>,
+/// so the distributed volume can replace both.
+/// </summary>
+public sealed class LogicalUnit
+{
+    /// <summary>Default MAXIMUM TRANSFER LENGTH in bytes (VPD Block Limits): bounds per-command buffers.</summary>
+    public const int DefaultMaximumTransferBytes = 8 * 1024 * 1024;
+
+    private readonly string _serialNumber;
+
+    /// <param name="lun">LUN number, 0 … 16383 (SAM-5 4.7).</param>
+    /// <param name="volumeId">Volume UUID: source of the NAA designator (VPD 83h) and the unit serial number (VPD 80h).</param>
+    /// <param name="store">The volume's blocks.</param>
+    /// <param name="context">The LU context (reservations, unit attentions, mode pages …).</param>
+    public LogicalUnit(int lun, Guid volumeId, IBlockStore store, ILuContext context)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(lun);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(lun, LunAddressing.MaxLun);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(context);
+        if (store.BlockSize is not (512 or 1024 or 2048 or 4096))
+            throw new ArgumentException($"unsupported block size {store.BlockSize}", nameof(store));
+        Lun = lun;
+        VolumeId = volumeId;
+        Store = store;
+        Context = context;
+        _serialNumber = volumeId.ToString("N");
+        BlockSize = store.BlockSize;
+        MaximumTransferBlocks = DefaultMaximumTransferBytes / store.BlockSize;
+    }
+
+    public int Lun { get; }
+
+    public Guid VolumeId { get; }
+
+    public IBlockStore Store { get; }
+
+    public ILuContext Context { get; }
+
+    /// <summary>INQUIRY PRODUCT IDENTIFICATION (16 ASCII characters at most).</summary>
+    public string ProductIdentification { get; init; } = "Tessera volume";
+
+    /// <summary>INQUIRY PRODUCT REVISION LEVEL (4 ASCII characters at most).</summary>
+    public string ProductRevision { get; init; } = "0001";
+
+    /// <summary>VPD 80h PRODUCT SERIAL NUMBER: the volume UUID as 32 hex digits.</summary>
+    public string SerialNumber => _serialNumber;
+
+    /// <summary>Largest READ/WRITE/VERIFY transfer in logical blocks (VPD B0h MAXIMUM TRANSFER LENGTH).</summary>
+    public int MaximumTransferBlocks { get; init; }
+
+    internal int BlockSize { get; }
+
+    internal ScsiTarget? Target { get; set; }
+
+    internal TaskSet Tasks { get; } = new();
+
+    /// <summary>True when writes must fail with DATA PROTECT: read-only store or SWP set (SPC-5 7.5.10).</summary>
+    internal bool IsWriteProtected(LuState state) => Store.IsReadOnly || state.CurrentMode.SoftwareWriteProtect;
+
+    internal string TargetName => Target?.TargetName ?? "";
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    internal async ValueTask ExecuteAsync(ScsiTask task)
+    {
+        Tasks.Add(task);
+        try
+        {
+            if (!task.MarkStarted()) return;
+            CommandDescriptor? command = null;
+            try
+            {
+                task.Status = ScsiStatus.Good;
+                task.DataInLength = 0;
+                task.SetSenseLength(0);
+                task.CommandTransferLength = 0;
+                var state = Context.Current;
+                command = CommandTable.Find(task.Cdb, out var lookup);
+                if (state.IsQuiet)
+                    await RunAsync(task, state, command, lookup).ConfigureAwait(false);
+                else
+                    await CheckConditionsThenRunAsync(task, state, command, lookup).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!task.IsAborted)
+            {
+                Fail(task, command, e);
+            }
+        }
+        finally
+        {
+            Tasks.Remove(task);
+            task.MarkCompleted();
+        }
+    }
+
+    private ValueTask RunAsync(ScsiTask task, LuState state, CommandDescriptor? command, CommandTable.LookupResult lookup)
+    {
+        if (command is null)
+        {
+            if (lookup == CommandTable.LookupResult.InvalidServiceAction)
+                task.InvalidFieldInCdb(state, 1, 4); // SPC-5 4.2.5.x: unsupported SERVICE ACTION
+            else
+                task.CheckCondition(state, SenseKey.IllegalRequest, Asc.InvalidCommandOperationCode);
+            return ValueTask.CompletedTask;
+        }
+        int field = command.FindInvalidField(task.Cdb, out int bit);
+        if (field >= 0)
+        {
+            task.InvalidFieldInCdb(state, field, bit);
+            return ValueTask.CompletedTask;
+        }
+        return command.Handler(this, task, state);
+    }
+
+    /// <summary>
+    /// The slow path, taken only when some unit attention or reservation exists on the LU:
+    /// SAM-5 5.14 unit attention reporting, then SPC-2 5.5.1 reservation conflicts.
+    /// </summary>
+    private async ValueTask CheckConditionsThenRunAsync(ScsiTask task, LuState state, CommandDescriptor? command, CommandTable.LookupResult lookup)
+    {
+        string key = task.Nexus.Key;
+        if ((command is null || !command.IgnoresUnitAttention) && state.TryPeekUnitAttention(key, out _))
+        {
+            var ua = await Context.ChangeAsync(s => LuStateChanges.Dequeue(s, key)).ConfigureAwait(false);
+            if (ua is { } reported)
+            {
+                task.CheckCondition(state, SenseKey.UnitAttention, (ushort)(reported.Asc << 8 | reported.Ascq));
+                return;
+            }
+            state = Context.Current;
+        }
+        if (command is not null && !command.AllowedUnderReservation
+            && state.Scsi2Reservation is { } holder && holder != key)
+        {
+            task.ReservationConflict();
+            return;
+        }
+        await RunAsync(task, state, command, lookup).ConfigureAwait(false);
+    }
+
+    private void Fail(ScsiTask task, CommandDescriptor? command, Exception e)
+    {
+        var state = Context.Current;
+        bool writes = command is not null && (command.Flags & CommandFlags.WritesMedium) != 0;
+        if (e is IOException)
+            task.CheckCondition(state, SenseKey.MediumError, writes ? Asc.WriteError : Asc.UnrecoveredReadError);
+        else
+            task.CheckCondition(state, SenseKey.HardwareError, Asc.InternalTargetFailure);
+    }
+}
