@@ -71,7 +71,7 @@ internal static class ReadWrite
         if (!BlockCdb.CheckRange(lu, task, state, lba, blocks, lengthField)) return;
         if (lu.IsWriteProtected(state)) { task.WriteProtected(state); return; }
         int bytes = (int)blocks * lu.BlockSize;
-        if (!HasDataOut(task, state, bytes)) return;
+        if (!HasDataOut(task, state, bytes) || bytes == 0) return;
         await lu.Store.WriteAsync((long)lba, task.DataOut[..bytes], WriteFlagsOf(task.Cdb, state)).ConfigureAwait(false);
     }
 

@@ -19,20 +19,20 @@ internal static class CommandTable
         Add(RequestSense.Command);
         Add(Inquiry.Command);
         Add(ReportLuns.Command);
-        //Add(ModeSense.ModeSense6);
-        //Add(ModeSense.ModeSense10);
-        //Add(ModeSelect.ModeSelect6);
-        //Add(ModeSelect.ModeSelect10);
-        //Add(Reserve.Reserve6);
-        //Add(Reserve.Release6);
-        //Add(Reserve.Reserve10);
-        //Add(Reserve.Release10);
+        Add(ModeSense.ModeSense6);
+        Add(ModeSense.ModeSense10);
+        Add(ModeSelect.ModeSelect6);
+        Add(ModeSelect.ModeSelect10);
+        Add(Reserve.Reserve6);
+        Add(Reserve.Release6);
+        Add(Reserve.Reserve10);
+        Add(Reserve.Release10);
         // SBC-4
         Add(ReadCapacity.ReadCapacity10);
         Add(ReadCapacity.ReadCapacity16);
         foreach (var c in ReadWrite.Commands) Add(c);
-        //foreach (var c in Verify.Commands) Add(c);
-        //foreach (var c in WriteAndVerify.Commands) Add(c);
+        foreach (var c in Verify.Commands) Add(c);
+        foreach (var c in WriteAndVerify.Commands) Add(c);
         Add(SynchronizeCache.SynchronizeCache10);
         Add(SynchronizeCache.SynchronizeCache16);
     }
