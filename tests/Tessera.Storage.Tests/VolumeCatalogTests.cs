@@ -204,6 +204,10 @@ public class VolumeCatalogTests
         Assert.Equal(4096, volume.BlockSize);
         Assert.Equal(1024, volume.BlockCount);
         Assert.False(volume.IsReadOnly);
+        Assert.Equal(1, volume.UnmapGranularity); // ext4/xfs/tmpfs: 4 KiB allocation unit
+        VolumeInfo small = catalog.Create("small", 1L << 20);
+        using ThinVolume smallVolume = catalog.Open("small");
+        Assert.Equal(8, smallVolume.UnmapGranularity);
     }
 
     [Fact]

@@ -418,11 +418,13 @@ public sealed class VolumeCatalog : IDisposable
 
     private void Adopt(CatalogManifest manifest)
     {
-        LibC.TryStatx(ManifestPath, out LibC.StatxResult stamp);
         lock (_gate)
         {
             _manifest = manifest;
-            _stamp = stamp;
+            // Forget the file stamp rather than stat the file again: another process may already have
+            // replaced it, and the next poll must not mistake that file for ours. Re-reading our own
+            // file costs one read and raises nothing (same generation).
+            _stamp = default;
         }
     }
 

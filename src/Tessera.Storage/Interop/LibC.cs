@@ -73,7 +73,7 @@ internal static partial class LibC
     private static unsafe partial int statxFd(SafeFileHandle dirfd, string path, int flags, uint mask, byte* buffer);
 
     /// <summary>The fields of struct statx we use (its layout is fixed by the kernel ABI, unlike struct stat).</summary>
-    internal readonly record struct StatxResult(ulong Inode, long Size, long AllocatedBytes, long MtimeSeconds, uint MtimeNanoseconds);
+    internal readonly record struct StatxResult(ulong Inode, long Size, long AllocatedBytes, long MtimeSeconds, uint MtimeNanoseconds, int IoBlockSize);
 
     internal static unsafe bool TryStatx(string path, out StatxResult result)
     {
@@ -99,13 +99,14 @@ internal static partial class LibC
         return Decode(buffer);
     }
 
-    // struct statx (linux/stat.h): stx_ino @32, stx_size @40, stx_blocks @48 (512-byte units), stx_mtime @112.
+    // struct statx (linux/stat.h): stx_blksize @4, stx_ino @32, stx_size @40, stx_blocks @48 (512-byte units), stx_mtime @112.
     private static unsafe StatxResult Decode(byte* b) => new(
         *(ulong*)(b + 32),
         *(long*)(b + 40),
         *(long*)(b + 48) * 512,
         *(long*)(b + 112),
-        *(uint*)(b + 120));
+        *(uint*)(b + 120),
+        *(int*)(b + 4));
 
     /// <summary>fsync of a directory, so that a rename or create inside it is durable.</summary>
     internal static void FsyncDirectory(string directory)

@@ -52,6 +52,12 @@ public sealed class ThinVolume : IBlockStore, IDisposable, IAsyncDisposable
     /// <summary>Bytes the file system has allocated for this volume (statx st_blocks × 512).</summary>
     public long AllocatedBytes => LibC.Statx(_handle).AllocatedBytes;
 
+    /// <summary>
+    /// Blocks per file-system allocation unit: UNMAP gives space back only for whole units, and
+    /// GET LBA STATUS reports in them. A good OPTIMAL UNMAP GRANULARITY for VPD 0xB0 (SBC-4 6.6.4).
+    /// </summary>
+    public int UnmapGranularity { get; private set; } = 1;
+
     /// <summary>Syncs performed so far (group-commit measurements).</summary>
     internal long SyncCount => _commit.SyncCount;
 
@@ -102,7 +108,11 @@ public sealed class ThinVolume : IBlockStore, IDisposable, IAsyncDisposable
             {
                 throw new StorageException($"volume '{info.Name}': backing file '{path}' has {length} bytes but the catalog says {info.SizeBytes}");
             }
-            return new ThinVolume(handle, info, log, regionShift);
+            int allocationUnit = LibC.Statx(handle).IoBlockSize;
+            return new ThinVolume(handle, info, log, regionShift)
+            {
+                UnmapGranularity = Math.Max(1, allocationUnit / info.BlockSize),
+            };
         }
         catch
         {
