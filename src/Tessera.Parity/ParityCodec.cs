@@ -19,23 +19,33 @@ public sealed unsafe class ParityCodec
     {
     }
 
-    /// <summary>Codec bound to one kernel width; tests and benchmarks use it to run every path.</summary>
-    internal ParityCodec(ParityGeometry geometry, SimdPath path)
+    /// <summary>
+    /// Codec bound to one kernel width (tests and benchmarks run every path) and optionally a tile
+    /// width in bytes (tests force small tiles so multi-tile loops run on small stripes).
+    /// </summary>
+    internal ParityCodec(ParityGeometry geometry, SimdPath path, int tileBytes = 0)
     {
         ArgumentNullException.ThrowIfNull(geometry);
         Geometry = geometry;
         Path = path;
+        TileBytes = tileBytes;
     }
 
     public ParityGeometry Geometry { get; }
 
     internal SimdPath Path { get; }
 
+    internal int TileBytes { get; }
+
     /// <summary>Computes both parity columns from the k data columns (laid out one after another).</summary>
     public void Encode(ReadOnlySpan<byte> data, Span<byte> rowParity, Span<byte> diagonalParity)
     {
         ParityGeometry g = Geometry;
-        RequireLength(data.Length, g.DataSize, nameof(data), $"{g.DataColumns} data columns of {g.ColumnSize} bytes");
+        if (data.Length != g.DataSize)
+        {
+            ThrowLength(data.Length, g.DataSize, nameof(data), $"{g.DataColumns} data columns of {g.ColumnSize} bytes");
+        }
+
         RequireLength(rowParity.Length, g.ColumnSize, nameof(rowParity), "one column");
         RequireLength(diagonalParity.Length, g.ColumnSize, nameof(diagonalParity), "one column");
         fixed (byte* d = data)
@@ -50,7 +60,7 @@ public sealed unsafe class ParityCodec
 
             columns[g.RowParityColumn] = (nint)r;
             columns[g.DiagonalParityColumn] = (nint)q;
-            RdpEncoder.Encode(new StripeView(g, Path, columns));
+            RdpEncoder.Encode(new StripeView(g, Path, columns, TileBytes));
         }
     }
 
@@ -225,7 +235,11 @@ public sealed unsafe class ParityCodec
     {
         ParityGeometry g = Geometry;
         RequireStripe(stripe.Length);
-        RequireLength(checksums.Length, g.BlockCount, nameof(checksums), "one checksum per block");
+        if (checksums.Length != g.BlockCount)
+        {
+            throw new ArgumentException($"Expected {g.BlockCount} entries (one CRC-32C per block, column * {g.RowsPerColumn} + row), got {checksums.Length}.", nameof(checksums));
+        }
+
         for (int b = 0; b < g.BlockCount; b++)
         {
             checksums[b] = Crc32C.Compute(stripe.Slice(b * g.BlockSize, g.BlockSize));
@@ -240,7 +254,11 @@ public sealed unsafe class ParityCodec
     {
         ParityGeometry g = Geometry;
         RequireStripe(stripe.Length);
-        RequireLength(checksums.Length, g.BlockCount, nameof(checksums), "one checksum per block");
+        if (checksums.Length != g.BlockCount)
+        {
+            throw new ArgumentException($"Expected {g.BlockCount} entries (one CRC-32C per block, column * {g.RowsPerColumn} + row), got {checksums.Length}.", nameof(checksums));
+        }
+
         int first = -1, second = -1, bad = 0;
         for (int c = 0; c < g.ColumnCount; c++)
         {
@@ -306,19 +324,29 @@ public sealed unsafe class ParityCodec
             columns[c] = (nint)stripe + ((nint)c * g.ColumnSize);
         }
 
-        return new StripeView(g, Path, columns);
+        return new StripeView(g, Path, columns, TileBytes);
     }
 
-    private void RequireStripe(int length) =>
-        RequireLength(length, Geometry.StripeSize, "stripe", $"{Geometry.ColumnCount} columns of {Geometry.ColumnSize} bytes");
+    private void RequireStripe(int length)
+    {
+        // Message built only on failure: the success path must not allocate.
+        if (length != Geometry.StripeSize)
+        {
+            ThrowLength(length, Geometry.StripeSize, "stripe", $"{Geometry.ColumnCount} columns of {Geometry.ColumnSize} bytes");
+        }
+    }
 
+    /// <summary>Length check; <paramref name="what"/> must be a constant so nothing is formatted on success.</summary>
     private static void RequireLength(int actual, int expected, string parameter, string what)
     {
         if (actual != expected)
         {
-            throw new ArgumentException($"Expected {expected} bytes ({what}), got {actual}.", parameter);
+            ThrowLength(actual, expected, parameter, what);
         }
     }
+
+    private static void ThrowLength(int actual, int expected, string parameter, string what) =>
+        throw new ArgumentException($"Expected {expected} bytes ({what}), got {actual}.", parameter);
 
     private void RequireColumn(int column, string parameter)
     {

@@ -29,10 +29,13 @@ public sealed class EncodeTests
         (int K, int P, int Block)[] shapes = [(2, 3, 64), (4, 5, 192), (5, 7, 320), (8, 11, 4096), (16, 17, 1024), (30, 31, 128), (3, 13, 64)];
         foreach ((int k, int p, int block) in shapes)
         {
-            var c = new StripeCase(k, p, block, Seed: k * 31 + p, path);
-            byte[] stripe = c.RandomStripe();
-            c.Codec.Encode(stripe);
-            AssertMatchesReference(c.Geometry, stripe, c.ToString());
+            foreach (int tile in new[] { 0, 64, 192 })
+            {
+                var c = new StripeCase(k, p, block, Seed: k * 31 + p, path, tile);
+                byte[] stripe = c.RandomStripe();
+                c.Codec.Encode(stripe);
+                AssertMatchesReference(c.Geometry, stripe, c.ToString());
+            }
         }
     }
 

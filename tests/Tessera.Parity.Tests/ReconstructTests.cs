@@ -100,7 +100,7 @@ public sealed class ReconstructTests
     public void EveryPairRebuildsOnEveryPathForAWideStripe(string pathName)
     {
         SimdPath path = Enum.Parse<SimdPath>(pathName);
-        var c = new StripeCase(16, 17, 1024, Seed: 5, path);
+        var c = new StripeCase(16, 17, 1024, Seed: 5, path, TileBytes: 320);
         ParityGeometry g = c.Geometry;
         byte[] original = c.RandomStripe();
         c.Codec.Encode(original);

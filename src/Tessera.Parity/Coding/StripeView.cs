@@ -10,11 +10,12 @@ namespace Tessera.Parity.Coding;
 /// </summary>
 internal readonly unsafe ref struct StripeView
 {
-    public StripeView(ParityGeometry geometry, SimdPath path, nint* columns)
+    public StripeView(ParityGeometry geometry, SimdPath path, nint* columns, int tileBytes = 0)
     {
         Geometry = geometry;
         Path = path;
         Columns = columns;
+        TileWidth = tileBytes > 0 ? Math.Min(tileBytes, geometry.BlockSize) : DefaultTileWidth(geometry);
     }
 
     public ParityGeometry Geometry { get; }
@@ -89,18 +90,17 @@ internal readonly unsafe ref struct StripeView
         return count;
     }
 
+    /// <summary>Bytes of each block processed per pass (see <see cref="ParityTuning"/>).</summary>
+    public int TileWidth { get; }
+
     /// <summary>
-    /// Bytes of each block processed per pass: chosen so one tile of the whole stripe stays in L2 and
-    /// the second read of each data byte (row pass, then diagonal pass) hits cache, not memory.
+    /// Whole blocks unless the stripe would overflow L3; then tiles whose second read (row pass,
+    /// then diagonal pass) still hits cache, not memory.
     /// </summary>
-    public int TileWidth
+    public static int DefaultTileWidth(ParityGeometry g)
     {
-        get
-        {
-            ParityGeometry g = Geometry;
-            int perBlock = ParityTuning.TileWorkingSetBytes / (g.ColumnCount * g.RowsPerColumn);
-            perBlock = Math.Max(ParityTuning.MinTileBytes, perBlock / ParityGeometry.BlockAlignment * ParityGeometry.BlockAlignment);
-            return Math.Min(perBlock, g.BlockSize);
-        }
+        int perBlock = ParityTuning.TileWorkingSetBytes / (g.ColumnCount * g.RowsPerColumn);
+        perBlock = Math.Max(ParityTuning.MinTileBytes, perBlock / ParityGeometry.BlockAlignment * ParityGeometry.BlockAlignment);
+        return Math.Min(perBlock, g.BlockSize);
     }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Tessera.Parity.Simd;
 
 /// <summary>
@@ -11,6 +13,7 @@ internal static unsafe class XorKernel<TLane>
     where TLane : unmanaged, IXorLane<TLane>
 {
     /// <summary>destination[0..length) = XOR over i of (sources[i] + offset)[0..length).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Gather(nint* sources, int count, nint offset, byte* destination, nint length)
     {
         nint size = TLane.Size;
@@ -62,6 +65,7 @@ internal static unsafe class XorKernel<TLane>
     }
 
     /// <summary>True when the XOR over all sources is zero everywhere (a parity equation holds).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool SumIsZero(nint* sources, int count, nint offset, nint length)
     {
         nint size = TLane.Size;
@@ -120,6 +124,7 @@ internal static unsafe class XorKernel<TLane>
     }
 
     /// <summary>Each target ^= (left ^ right): a write's delta folded into up to three parity ranges.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void XorDeltaInto(byte* left, byte* right, nint* targets, int targetCount, nint length)
     {
         nint size = TLane.Size;
@@ -157,6 +162,7 @@ internal static unsafe class XorKernel<TLane>
     }
 
     /// <summary>destination ^= source.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void XorInto(byte* destination, byte* source, nint length)
     {
         nint size = TLane.Size;
