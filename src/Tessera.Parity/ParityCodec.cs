@@ -35,6 +35,9 @@ public sealed unsafe class ParityCodec
 
     internal SimdPath Path { get; }
 
+    /// <summary>Kernel width this codec runs (Vector512, Vector256, Vector128 or Scalar), for diagnostics.</summary>
+    public string Kernel => Path.ToString();
+
     internal int TileBytes { get; }
 
     /// <summary>Computes both parity columns from the k data columns (laid out one after another).</summary>
