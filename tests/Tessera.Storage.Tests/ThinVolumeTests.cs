@@ -203,6 +203,27 @@ public class ThinVolumeTests
     }
 
     [Fact]
+    public async Task ColdReadsGoToTheThreadPoolAndReturnTheData()
+    {
+        using var dir = new TempDirectory();
+        using var catalog = new VolumeCatalog(dir.Path);
+        catalog.Create("cold", 16L << 20, blockSize: 4096);
+        using ThinVolume volume = catalog.Open("cold");
+        byte[] data = Pattern(1 << 20, 9);
+        await volume.WriteAsync(512, data, WriteFlags.None);
+
+        byte[] back = new byte[1 << 20];
+        await volume.ReadAsync(512, back);
+        Assert.Equal(0, volume.ColdReads);
+
+        volume.DropPageCache();
+        Array.Clear(back);
+        await volume.ReadAsync(512, back);
+        Assert.Equal(data, back);
+        Assert.Equal(1, volume.ColdReads);
+    }
+
+    [Fact]
     public async Task DisposedVolumeRefusesIo()
     {
         using var dir = new TempDirectory();

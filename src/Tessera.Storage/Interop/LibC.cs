@@ -35,6 +35,9 @@ internal static partial class LibC
     internal const int O_CREAT = 0x40;
     internal const int O_CLOEXEC = 0x80000;
 
+    internal const int RWF_NOWAIT = 0x08;
+    internal const int POSIX_FADV_DONTNEED = 4;
+
     internal const int AT_FDCWD = -100;
     internal const int AT_EMPTY_PATH = 0x1000;
     internal const uint STATX_MTIME = 0x40;
@@ -44,6 +47,19 @@ internal static partial class LibC
 
     [LibraryImport(Library, SetLastError = true)]
     internal static partial int fallocate(SafeFileHandle fd, int mode, long offset, long length);
+
+    /// <summary>struct iovec.</summary>
+    internal unsafe struct IoVec
+    {
+        internal void* Base;
+        internal nuint Length;
+    }
+
+    [LibraryImport(Library, SetLastError = true)]
+    internal static unsafe partial nint preadv2(SafeFileHandle fd, IoVec* iov, int iovcnt, long offset, int flags);
+
+    [LibraryImport(Library, SetLastError = true)]
+    internal static partial int posix_fadvise(SafeFileHandle fd, long offset, long length, int advice);
 
     [LibraryImport(Library, SetLastError = true)]
     internal static partial long lseek(SafeFileHandle fd, long offset, int whence);
