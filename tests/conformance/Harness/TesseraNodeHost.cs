@@ -1,0 +1,158 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Tessera.Conformance.Harness;
+
+/// <summary>
+/// A Tessera node run as <c>tessera up --data DIR --portal 127.0.0.1:PORT --size S</c> on a
+/// fresh temporary data directory. Port and directory stay fixed across restarts, so a
+/// restarted node serves the same data at the same URL.
+/// </summary>
+internal sealed partial class TesseraNodeHost : ITargetHost
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(2);
+    private static readonly TimeSpan CliTimeout = TimeSpan.FromMinutes(2);
+
+    private readonly int port = FreePort.Next();
+    private readonly string dataDirectory = Directory.CreateTempSubdirectory("tessera-conformance-").FullName;
+    private readonly StringBuilder history = new();
+    private readonly List<string> volumes = [];
+    private ChildProcess? node;
+    private string? lunUrl;
+
+    public TesseraNodeHost(long lunSizeBytes = Sizes.GiB) => LunSizeBytes = lunSizeBytes;
+
+    public string Name => "tessera";
+
+    public long LunSizeBytes { get; }
+
+    public string LunUrl => lunUrl ?? throw new InvalidOperationException("node not started");
+
+    public string Log => history + (node?.Log ?? string.Empty);
+
+    public async Task AddVolumeAsync(string name, long sizeBytes, bool readOnly, CancellationToken cancellationToken)
+    {
+        List<string> arguments = ["volume", "create", name, "--size", Sizes.ToCli(sizeBytes), "--data", dataDirectory];
+        if (readOnly)
+        {
+            arguments.Add("--read-only");
+        }
+
+        var result = await RunCliAsync(arguments, cancellationToken);
+        if (!result.Succeeded)
+        {
+            throw new InvalidOperationException($"tessera {string.Join(' ', arguments)} failed (exit {result.ExitCode}):\n{result.Output}");
+        }
+
+        volumes.Add(name);
+    }
+
+    public async Task<string> VolumeUrlAsync(string name, CancellationToken cancellationToken)
+    {
+        if (!volumes.Contains(name))
+        {
+            throw new ArgumentException($"volume {name} was not added", nameof(name));
+        }
+
+        // Prefer what `up` printed for the volume; fall back to `volume list`.
+        var fromUp = UrlOnLineNaming(node?.Log ?? string.Empty, name);
+        if (fromUp is not null)
+        {
+            return fromUp;
+        }
+
+        var list = await RunCliAsync(["volume", "list", "--data", dataDirectory], cancellationToken);
+        var fromList = UrlOnLineNaming(list.Output, name);
+        if (fromList is not null)
+        {
+            return fromList;
+        }
+
+        foreach (var line in list.Output.Split('\n').Where(l => l.Contains(name, StringComparison.Ordinal)))
+        {
+            var lun = LunNumber().Match(line);
+            if (lun.Success)
+            {
+                return string.Concat(LunUrl.AsSpan(0, LunUrl.LastIndexOf('/') + 1), lun.Groups[1].Value);
+            }
+        }
+
+        throw new InvalidOperationException($"cannot tell the LUN of volume {name} from `up` or `volume list`:\n{list.Output}");
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (node is { HasExited: false })
+        {
+            throw new InvalidOperationException("node already running");
+        }
+
+        if (node is not null)
+        {
+            history.Append(node.Log);
+            await node.DisposeAsync();
+        }
+
+        var launcher = await TesseraBinary.LocateAsync(cancellationToken);
+        node = ChildProcess.Start(
+            "tessera up",
+            launcher.FileName,
+            launcher.With(["up", "--data", dataDirectory, "--portal", $"127.0.0.1:{port}", "--size", Sizes.ToCli(LunSizeBytes)]));
+
+        var pattern = new Regex($@"iscsi://127\.0\.0\.1:{port}/[^\s/]+/\d+");
+        var match = await node.WaitForLineAsync(pattern, StartTimeout, cancellationToken);
+        var urls = pattern.Matches(node.Log).Select(m => m.Value).Distinct().ToList();
+        lunUrl = urls.FirstOrDefault(u => u.EndsWith("/0", StringComparison.Ordinal)) ?? match.Value;
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(StartTimeout);
+        while (!await FreePort.AcceptsAsync(port, deadline.Token))
+        {
+            if (node.HasExited)
+            {
+                throw new InvalidOperationException($"tessera up exited after printing its URL:\n{node.Log}");
+            }
+
+            await Task.Delay(100, deadline.Token);
+        }
+    }
+
+    public void KillHard() => node?.KillHard();
+
+    public async Task<bool> StopAsync() => node is null || await node.TerminateAsync(TimeSpan.FromSeconds(15));
+
+    public async ValueTask DisposeAsync()
+    {
+        if (node is not null)
+        {
+            await node.DisposeAsync();
+        }
+
+        try
+        {
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: the OS temp cleaner gets whatever is left.
+        }
+    }
+
+    private async Task<ToolResult> RunCliAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        var launcher = await TesseraBinary.LocateAsync(cancellationToken);
+        return await ToolRunner.RunAsync(launcher.FileName, launcher.With(arguments), CliTimeout, cancellationToken);
+    }
+
+    private static string? UrlOnLineNaming(string text, string name) =>
+        text.Split('\n')
+            .Where(l => Regex.IsMatch(l, $@"\b{Regex.Escape(name)}\b"))
+            .Select(l => AnyUrl().Match(l))
+            .FirstOrDefault(m => m.Success)?.Value;
+
+    [GeneratedRegex(@"iscsi://[^\s/]+/[^\s/]+/\d+")]
+    private static partial Regex AnyUrl();
+
+    [GeneratedRegex(@"(?i)\blun\W{0,3}(\d+)")]
+    private static partial Regex LunNumber();
+}

@@ -1,0 +1,8 @@
+namespace Tessera.Conformance.Libiscsi;
+
+internal enum CunitOutcome
+{
+    Passed,
+    Failed,
+    Skipped,
+}
