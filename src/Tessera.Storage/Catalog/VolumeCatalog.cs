@@ -251,7 +251,9 @@ public sealed class VolumeCatalog : IDisposable
         lock (_gate)
         {
             _stamp = readStamp;
-            changed = manifest.Generation != _manifest.Generation;
+            // Generations only grow: a slower concurrent reader (or our own write racing this read)
+            // must not put an older manifest back.
+            changed = manifest.Generation > _manifest.Generation;
             if (changed)
             {
                 _manifest = manifest;
