@@ -222,6 +222,87 @@ public sealed unsafe class ParityCodec
         }
     }
 
+    /// <summary>
+    /// Encode with each column in its own buffer: <paramref name="columns"/> holds the k + 2
+    /// columns in codec order; the two parity columns are written, the data columns only read.
+    /// </summary>
+    public void Encode(ReadOnlySpan<Memory<byte>> columns)
+    {
+        RequireColumns(columns);
+        nint* addresses = stackalloc nint[Geometry.ColumnCount];
+        PinnedColumns pins = default;
+        pins.Pin(columns, addresses);
+        try
+        {
+            RdpEncoder.Encode(new StripeView(Geometry, Path, addresses, TileBytes));
+        }
+        finally
+        {
+            pins.Release(columns.Length);
+        }
+    }
+
+    /// <summary>
+    /// Rebuilds one or two lost columns (<paramref name="secondErased"/> = −1 for one) into their own
+    /// buffers in <paramref name="columns"/>; the surviving buffers are only read.
+    /// </summary>
+    public void Reconstruct(ReadOnlySpan<Memory<byte>> columns, int firstErased, int secondErased)
+    {
+        RequireColumns(columns);
+        if (secondErased == -1)
+        {
+            RequireColumn(firstErased, nameof(firstErased));
+        }
+        else
+        {
+            RequireErasures(firstErased, secondErased);
+        }
+
+        nint* addresses = stackalloc nint[Geometry.ColumnCount];
+        PinnedColumns pins = default;
+        pins.Pin(columns, addresses);
+        try
+        {
+            RdpRecovery.Reconstruct(new StripeView(Geometry, Path, addresses, TileBytes), firstErased, secondErased);
+        }
+        finally
+        {
+            pins.Release(columns.Length);
+        }
+    }
+
+    /// <summary>Degraded read over separate column buffers; see the stripe overload.</summary>
+    public void ReconstructRange(ReadOnlySpan<Memory<byte>> columns, int firstErased, int secondErased, int column, int offset, int length)
+    {
+        RequireColumns(columns);
+        if (secondErased == -1)
+        {
+            RequireColumn(firstErased, nameof(firstErased));
+        }
+        else
+        {
+            RequireErasures(firstErased, secondErased);
+        }
+
+        if (column != firstErased && column != secondErased)
+        {
+            throw new ArgumentException($"Expected one of the erased columns ({firstErased}, {secondErased}), got {column}.", nameof(column));
+        }
+
+        RequireRange(offset, length, Geometry.ColumnSize);
+        nint* addresses = stackalloc nint[Geometry.ColumnCount];
+        PinnedColumns pins = default;
+        pins.Pin(columns, addresses);
+        try
+        {
+            RdpRecovery.ReconstructRange(new StripeView(Geometry, Path, addresses, TileBytes), firstErased, secondErased, column, offset, length);
+        }
+        finally
+        {
+            pins.Release(columns.Length);
+        }
+    }
+
     /// <summary>True when every row and every stored diagonal of the stripe XORs to zero.</summary>
     public bool IsConsistent(ReadOnlySpan<byte> stripe)
     {
@@ -328,6 +409,23 @@ public sealed unsafe class ParityCodec
         }
 
         return new StripeView(g, Path, columns, TileBytes);
+    }
+
+    private void RequireColumns(ReadOnlySpan<Memory<byte>> columns)
+    {
+        ParityGeometry g = Geometry;
+        if (columns.Length != g.ColumnCount)
+        {
+            throw new ArgumentException($"Expected {g.ColumnCount} column buffers (k data, row parity, diagonal parity), got {columns.Length}.", nameof(columns));
+        }
+
+        for (int c = 0; c < columns.Length; c++)
+        {
+            if (columns[c].Length != g.ColumnSize)
+            {
+                throw new ArgumentException($"Expected {g.ColumnSize} bytes in column {c}, got {columns[c].Length}.", nameof(columns));
+            }
+        }
     }
 
     private void RequireStripe(int length)

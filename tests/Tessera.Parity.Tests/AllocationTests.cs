@@ -15,6 +15,7 @@ public sealed class AllocationTests
         byte[] old = new byte[700], fresh = new byte[700], delta = new byte[700];
         var patches = new ParityPatch[g.MaxUpdatePatches(100, 700)];
         uint[] checksums = new uint[g.BlockCount];
+        Memory<byte>[] columns = Enumerable.Range(0, g.ColumnCount).Select(_ => new Memory<byte>(new byte[g.ColumnSize])).ToArray();
 
         void RunAll()
         {
@@ -31,6 +32,9 @@ public sealed class AllocationTests
             _ = codec.IsConsistent(stripe);
             codec.ComputeBlockChecksums(stripe, checksums);
             _ = codec.VerifyAndRepair(stripe, checksums);
+            codec.Encode(columns);
+            codec.Reconstruct(columns, 0, 7);
+            codec.ReconstructRange(columns, 2, -1, 2, 10, 100);
         }
 
         RunAll(); // warm: JIT and static initialisation may allocate once

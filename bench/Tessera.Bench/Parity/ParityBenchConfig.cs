@@ -20,7 +20,7 @@ public sealed class ParityBenchConfig : ManualConfig
             .WithIterationCount(5)
             .WithIterationTime(TimeInterval.FromMilliseconds(150))
             .WithId("short"));
-        AddColumn(new ThroughputColumn());
+        AddColumn(new ThroughputColumn(), BenchmarkDotNet.Columns.StatisticColumn.Median);
         WithOrderer(new BenchmarkDotNet.Order.DefaultOrderer(BenchmarkDotNet.Order.SummaryOrderPolicy.Declared));
     }
 }

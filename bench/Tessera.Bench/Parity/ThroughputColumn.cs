@@ -4,7 +4,7 @@ using BenchmarkDotNet.Running;
 
 namespace Tessera.Bench.Parity;
 
-/// <summary>GB/s of data (10^9 bytes/s): k columns per stripe operation, or 4 KiB per partial update.</summary>
+/// <summary>GB/s of data (10^9 bytes/s) from the median time: k columns per stripe operation, or 4 KiB per partial update.</summary>
 public sealed class ThroughputColumn : IColumn
 {
     public string Id => "ParityGBps";
@@ -21,7 +21,7 @@ public sealed class ThroughputColumn : IColumn
 
     public UnitType UnitType => UnitType.Dimensionless;
 
-    public string Legend => "Gigabytes of data per second (data bytes / mean time)";
+    public string Legend => "Gigabytes (10^9 B) of data per second: data bytes / median time (robust to other load on a shared machine)";
 
     public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
 
@@ -38,7 +38,7 @@ public sealed class ThroughputColumn : IColumn
         }
 
         double bytes = DataBytes(benchmarkCase);
-        return (bytes / report.ResultStatistics.Mean).ToString("F2", System.Globalization.CultureInfo.InvariantCulture);
+        return (bytes / report.ResultStatistics.Median).ToString("F2", System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static double DataBytes(BenchmarkCase benchmarkCase)
