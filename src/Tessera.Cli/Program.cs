@@ -1,1 +1,3 @@
-return 0;
+using Tessera.Cli.Commands;
+
+return await TesseraCli.RunAsync(args);

@@ -101,6 +101,7 @@ internal sealed partial class IscsiConnection
     /// <summary>Writes one PDU (caller holds <see cref="_outputLock"/>): header [+digest], data, pad [+digest].</summary>
     private void WritePduLocked(ReadOnlySpan<byte> header, ReadOnlySpan<byte> data)
     {
+        _flushPending = true;
         int hd = _headerDigest ? 4 : 0;
         Span<byte> span = _output.GetSpan(Bhs.Length + hd);
         header[..Bhs.Length].CopyTo(span);
@@ -122,7 +123,6 @@ internal sealed partial class IscsiConnection
             Crc32C.Write(d, ~crc);
             _output.Advance(4);
         }
-        _flushPending = true;
     }
 
     private void WritePdu(ReadOnlySpan<byte> header, ReadOnlySpan<byte> data)

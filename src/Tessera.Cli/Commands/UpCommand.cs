@@ -1,0 +1,103 @@
+using System.CommandLine;
+using System.Net;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Tessera.Cli.Node;
+using Tessera.Storage;
+
+namespace Tessera.Cli.Commands;
+
+/// <summary>`tessera up`: run a node on the embedded default until Ctrl-C or SIGTERM.</summary>
+internal static class UpCommand
+{
+    public const string DefaultVolumeName = "vol0";
+
+    public static Command Create()
+    {
+        var data = CommonOptions.Data();
+        var portal = new Option<string>("--portal")
+        {
+            Description = "iSCSI portal to listen on (HOST:PORT). Saved in the data directory. Default 127.0.0.1:3260.",
+            HelpName = "HOST:PORT",
+        };
+        portal.Validators.Add(r =>
+        {
+            string? text = r.GetValueOrDefault<string>();
+            if (text is not null && !NodeSettings.TryParsePortal(text, out _, out _, out string? error)) r.AddError($"--portal: {error}");
+        });
+        var size = CommonOptions.Size("Size of the default volume created on first start.", "1GiB");
+        var quiet = new Option<bool>("--quiet") { Description = "Log warnings and errors only." };
+        var command = new Command("up", "Start a node serving the data directory's volumes over iSCSI (creates a default volume the first time).")
+        {
+            data, portal, size, quiet,
+        };
+        command.SetAction((parse, cancellation) => RunAsync(parse.GetValue(data)!, parse.GetValue(portal),
+            CommonOptions.ParseSize(parse.GetValue(size)!), parse.GetValue(quiet), cancellation));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string dataDirectory, string? portalText, long defaultSize, bool quiet, CancellationToken cancellation)
+    {
+        var catalog = new VolumeCatalog(dataDirectory);
+        var settings = NodeSettings.LoadOrCreate(dataDirectory);
+        if (portalText is not null && portalText != settings.Portal)
+        {
+            settings.Portal = portalText;
+            settings.Save(dataDirectory);
+        }
+        settings.Validate();
+        NodeSettings.TryParsePortal(settings.Portal, out string host, out int port, out _);
+        if (!IPAddress.TryParse(host, out IPAddress? address))
+        {
+            // Names resolve once at start; the guide keeps traffic on loopback unless told otherwise.
+            address = (await Dns.GetHostAddressesAsync(host, cancellation).ConfigureAwait(false)).FirstOrDefault()
+                ?? throw new UsageException($"--portal: cannot resolve '{host}'");
+        }
+        if (catalog.List().Count == 0)
+        {
+            var created = catalog.Create(DefaultVolumeName, defaultSize);
+            Console.WriteLine($"created default volume {created.Name} ({SizeParser.Format(created.SizeBytes)}) in {catalog.DataDirectory}");
+        }
+
+        using var loggerFactory = LoggerFactory.Create(b => b
+            .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
+            .SetMinimumLevel(quiet ? LogLevel.Warning : LogLevel.Information));
+
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.TrySetResult(); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });
+        using var cancelled = cancellation.Register(() => stop.TrySetResult());
+
+        var endPoint = new IPEndPoint(address, port);
+        var node = new LocalNode(catalog, settings, endPoint, loggerFactory);
+        try
+        {
+            node.Start();
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            await node.DisposeAsync().ConfigureAwait(false);
+            Console.Error.WriteLine($"tessera: cannot listen on {endPoint}: {ex.Message}");
+            return TesseraCli.ExitFailure;
+        }
+
+        PrintConnectHints(node, endPoint);
+        await stop.Task.ConfigureAwait(false);
+        Console.WriteLine("stopping: logging initiators out and flushing volumes");
+        await node.DisposeAsync().ConfigureAwait(false);
+        Console.WriteLine("stopped");
+        return TesseraCli.ExitOk;
+    }
+
+    private static void PrintConnectHints(LocalNode node, IPEndPoint endPoint)
+    {
+        string hostPort = endPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+            ? $"[{endPoint.Address}]:{endPoint.Port}" : $"{endPoint.Address}:{endPoint.Port}";
+        Console.WriteLine($"Tessera node up: target {node.TargetName} on {hostPort}");
+        foreach (var v in node.Volumes)
+            Console.WriteLine($"  iscsi://{hostPort}/{node.TargetName}/{v.Lun}   ({v.Name}, {SizeParser.Format(v.SizeBytes)}{(v.ReadOnly ? ", read-only" : "")})");
+        Console.WriteLine($"open-iscsi: iscsiadm -m discovery -t sendtargets -p {hostPort} && iscsiadm -m node -T {node.TargetName} -p {hostPort} --login");
+        Console.WriteLine($"QEMU:       qemu-system-x86_64 -drive file=iscsi://{hostPort}/{node.TargetName}/0,format=raw,if=virtio,cache=none");
+        Console.Out.Flush();
+    }
+}

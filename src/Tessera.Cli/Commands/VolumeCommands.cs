@@ -1,0 +1,82 @@
+using System.CommandLine;
+using Tessera.Storage;
+
+namespace Tessera.Cli.Commands;
+
+/// <summary>`tessera volume create|list|delete`: the LUNs under the node's target.</summary>
+internal static class VolumeCommands
+{
+    public static Command Create()
+    {
+        var volume = new Command("volume", "Create, list and delete volumes (each is one LUN of the target).");
+        volume.Subcommands.Add(CreateCommand());
+        volume.Subcommands.Add(ListCommand());
+        volume.Subcommands.Add(DeleteCommand());
+        return volume;
+    }
+
+    private static Command CreateCommand()
+    {
+        var name = new Argument<string>("NAME") { Description = "Volume name: 1-64 characters of A-Z a-z 0-9 . _ -" };
+        var size = CommonOptions.Size("Volume size, e.g. 10GiB (binary) or 10G (decimal).", null);
+        size.Required = true;
+        var readOnly = new Option<bool>("--read-only") { Description = "Present the LU write-protected." };
+        var blockSize = new Option<int>("--block-size") { Description = "Logical block size: 512 or 4096.", DefaultValueFactory = _ => 512 };
+        blockSize.Validators.Add(r =>
+        {
+            int v = r.GetValueOrDefault<int>();
+            if (v is not (512 or 4096)) r.AddError($"--block-size must be 512 or 4096, not {v}");
+        });
+        var data = CommonOptions.Data();
+        var command = new Command("create", "Create a thin volume.") { name, size, readOnly, blockSize, data };
+        command.SetAction(parse =>
+        {
+            using var catalog = new VolumeCatalog(parse.GetValue(data)!);
+            var info = catalog.Create(parse.GetValue(name)!, CommonOptions.ParseSize(parse.GetValue(size)!),
+                parse.GetValue(blockSize), parse.GetValue(readOnly));
+            Console.WriteLine($"created volume {info.Name}: LUN {info.Lun}, {SizeParser.Format(info.SizeBytes)}, " +
+                $"{info.BlockSize}-byte blocks{(info.ReadOnly ? ", read-only" : "")}, id {info.Id}");
+            return TesseraCli.ExitOk;
+        });
+        return command;
+    }
+
+    private static Command ListCommand()
+    {
+        var data = CommonOptions.Data();
+        var command = new Command("list", "List volumes.") { data };
+        command.SetAction(parse =>
+        {
+            using var catalog = new VolumeCatalog(parse.GetValue(data)!);
+            var volumes = catalog.List();
+            if (volumes.Count == 0)
+            {
+                Console.WriteLine("no volumes");
+                return TesseraCli.ExitOk;
+            }
+            Console.WriteLine($"{"LUN",-4} {"NAME",-24} {"SIZE",10} {"ALLOCATED",10} {"BLOCK",6} {"MODE",-4} ID");
+            foreach (var v in volumes)
+            {
+                Console.WriteLine($"{v.Lun,-4} {v.Name,-24} {SizeParser.Format(v.SizeBytes),10} " +
+                    $"{SizeParser.Format(catalog.GetAllocatedBytes(v.Name)),10} {v.BlockSize,6} {(v.ReadOnly ? "ro" : "rw"),-4} {v.Id}");
+            }
+            return TesseraCli.ExitOk;
+        });
+        return command;
+    }
+
+    private static Command DeleteCommand()
+    {
+        var name = new Argument<string>("NAME") { Description = "Volume to delete (its data is gone)." };
+        var data = CommonOptions.Data();
+        var command = new Command("delete", "Delete a volume and its data.") { name, data };
+        command.SetAction(parse =>
+        {
+            using var catalog = new VolumeCatalog(parse.GetValue(data)!);
+            catalog.Delete(parse.GetValue(name)!);
+            Console.WriteLine($"deleted volume {parse.GetValue(name)}");
+            return TesseraCli.ExitOk;
+        });
+        return command;
+    }
+}
