@@ -56,9 +56,11 @@ internal sealed partial class IscsiConnection
                 FlushPending();
                 response = await _server.Target.ManageAsync(_session!.Nexus!, function, lun, referencedTag).ConfigureAwait(false);
                 if (function == TaskManagementFunction.AbortTask && response == TaskManagementResponse.TaskDoesNotExist
-                    && SerialLess(refCmdSN, cmdSN) && !SerialLess(refCmdSN, _expCmdSN - (uint)_limits.CommandWindow))
+                    && SerialLess(refCmdSN, cmdSN) && !SerialLess(refCmdSN, _expCmdSN) && !SerialLess(MaxCmdSN, refCmdSN))
                 {
-                    // RFC 7143 11.5.1: a task already completed (RefCmdSN seen) counts as aborted.
+                    // RFC 7143 11.5.1 b): the referenced command never arrived (its CmdSN is still inside the
+                    // window): count it received and aborted. A task that already completed is "does not exist".
+                    _heldCommands.Remove(refCmdSN);
                     response = TaskManagementResponse.FunctionComplete;
                 }
                 break;
