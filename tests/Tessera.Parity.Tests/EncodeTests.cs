@@ -7,7 +7,7 @@ namespace Tessera.Parity.Tests;
 
 public sealed class EncodeTests
 {
-    [Property(MaxTest = 60)]
+    [Property(MaxTest = 200)]
     public Property FastEncoderAgreesWithReference() =>
         Prop.ForAll(StripeCase.Arbitrary(), c =>
         {

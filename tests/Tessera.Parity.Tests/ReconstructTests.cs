@@ -7,7 +7,7 @@ namespace Tessera.Parity.Tests;
 
 public sealed class ReconstructTests
 {
-    [Property(MaxTest = 25)]
+    [Property(MaxTest = 60)]
     public Property EverySingleAndEveryPairOfColumnsRebuildsByteIdentical() =>
         Prop.ForAll(StripeCase.Arbitrary(maxBlocks: 4), c =>
         {
@@ -44,7 +44,7 @@ public sealed class ReconstructTests
             }
         });
 
-    [Property(MaxTest = 150)]
+    [Property(MaxTest = 400)]
     public Property RangeReconstructionRebuildsTheRangeAndWritesNothingElseWrong() =>
         Prop.ForAll(RangeCase.Arbitrary(), r =>
         {

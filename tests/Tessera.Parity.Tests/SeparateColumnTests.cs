@@ -7,7 +7,7 @@ namespace Tessera.Parity.Tests;
 /// <summary>The overloads that take one buffer per column agree with the single-stripe-buffer ones.</summary>
 public sealed class SeparateColumnTests
 {
-    [Property(MaxTest = 30)]
+    [Property(MaxTest = 60)]
     public Property SeparateBuffersEncodeAndRebuildLikeOneStripe() =>
         Prop.ForAll(StripeCase.Arbitrary(maxK: 16, maxBlocks: 4), c =>
         {

@@ -7,7 +7,7 @@ namespace Tessera.Parity.Tests;
 
 public sealed class UpdateTests
 {
-    [Property(MaxTest = 60)]
+    [Property(MaxTest = 200)]
     public Property RandomUpdatesAppliedInRandomOrderEqualAFullReencode() =>
         Prop.ForAll(StripeCase.Arbitrary(maxBlocks: 6), c =>
         {

@@ -19,7 +19,7 @@ public sealed class VerifyTests
     public void Crc32COf32ZeroBytesMatchesRfc3720Vector() =>
         Assert.Equal(0x8A9136AAu, Crc32C.Compute(new byte[32])); // RFC 3720 B.4
 
-    [Property(MaxTest = 60)]
+    [Property(MaxTest = 150)]
     public Property AnySingleFlippedBitMakesTheStripeInconsistent() =>
         Prop.ForAll(StripeCase.Arbitrary(maxK: 12, maxBlocks: 4), c =>
         {
@@ -32,7 +32,7 @@ public sealed class VerifyTests
             Assert.False(c.Codec.IsConsistent(stripe), $"flip at {at} not detected: {c}");
         });
 
-    [Property(MaxTest = 60)]
+    [Property(MaxTest = 150)]
     public Property ChecksumsNameUpToTwoBadColumnsAndRepairThem() =>
         Prop.ForAll(StripeCase.Arbitrary(maxK: 12, maxBlocks: 4), c =>
         {
