@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using Tessera.Cli.Bench;
 
 namespace Tessera.Cli.Commands;
 
@@ -16,6 +17,9 @@ internal static class TesseraCli
         root.Subcommands.Add(UpCommand.Create());
         root.Subcommands.Add(VolumeCommands.Create());
         root.Subcommands.Add(ChapCommand.Create());
+        var bench = new Command("bench", "Measure this machine.");
+        bench.Subcommands.Add(ParityBenchCommand.Create());
+        root.Subcommands.Add(bench);
         return root;
     }
 
