@@ -1,0 +1,45 @@
+namespace Tessera.Cluster.Metadata;
+
+/// <summary>
+/// The key layout under /tessera (docs/metadata-store.md). All cluster state lives under
+/// <see cref="Root"/> so one prefix watch sees everything and another tenant may share etcd.
+/// </summary>
+internal static class MetadataKeys
+{
+    public const string Root = "/tessera/";
+
+    /// <summary>Live nodes, one lease-bound key each: /tessera/nodes/&lt;node&gt;.</summary>
+    public const string Nodes = Root + "nodes/";
+
+    /// <summary>Sub-unit ownership: /tessera/owners/&lt;volume&gt;/&lt;subunit&gt; = {node, epoch, state}.</summary>
+    public const string Owners = Root + "owners/";
+
+    /// <summary>Per-node applied-revision acknowledgements: /tessera/acks/&lt;node&gt;.</summary>
+    public const string Acks = Root + "acks/";
+
+    /// <summary>Volume definitions: /tessera/volumes/&lt;volume&gt;.</summary>
+    public const string Volumes = Root + "volumes/";
+
+    /// <summary>Replicated SCSI context per LU: /tessera/context/&lt;volume&gt;/...</summary>
+    public const string Context = Root + "context/";
+
+    public static string Node(string nodeId) => Nodes + CheckSegment(nodeId);
+
+    public static string Ack(string nodeId) => Acks + CheckSegment(nodeId);
+
+    public static string OwnersOf(string volume) => Owners + CheckSegment(volume) + "/";
+
+    // Fixed-width decimal so key order equals sub-unit order in range reads.
+    public static string Owner(string volume, int subunit) => OwnersOf(volume) + subunit.ToString("D8", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>A path segment must be non-empty and must not contain '/' (it would alias another key).</summary>
+    public static string CheckSegment(string segment)
+    {
+        if (string.IsNullOrEmpty(segment) || segment.Contains('/'))
+        {
+            throw new ArgumentException($"invalid key segment '{segment}'", nameof(segment));
+        }
+
+        return segment;
+    }
+}
