@@ -30,20 +30,31 @@ public class ResidualTests
     [InlineData(0x2A, 1, 0)]
     [InlineData(0x2A, 2, 512)]
     [InlineData(0x2A, 1, 200)]
+    [InlineData(0x2A, 3, 1000)]
     [InlineData(0xAA, 2, 512)]
     [InlineData(0x8A, 2, 512)]
     [InlineData(0x2E, 2, 512)]
-    public void WriteWithLessDataThanTheCdbWritesNothing(byte opcode, uint blocks, int edtl)
+    [InlineData(0x2E, 1, 200)]
+    public void WriteWithLessDataThanTheCdbWritesOnlyWhatArrived(byte opcode, uint blocks, int edtl)
     {
         var h = new Harness();
         h.Store.Data.AsSpan(0, 2048).Fill((byte)'a');
         var data = new byte[edtl];
         data.AsSpan().Fill((byte)'b');
         var t = h.Run(Cdb.Block(opcode, 0, blocks), dataOut: data);
-        var s = Sense.Of(t);
-        Assert.Equal((0x5, 0x0E03), (s.Key, s.AscAscq)); // INVALID FIELD IN COMMAND INFORMATION UNIT
-        Assert.Equal((int)blocks * 512, t.CommandTransferLength);
-        Assert.All(h.Store.Data.AsSpan(0, 2048).ToArray(), b => Assert.Equal((byte)'a', b));
+        Assert.Equal(ScsiStatus.Good, t.Status);
+        Assert.Equal((int)blocks * 512, t.CommandTransferLength); // the transport reports the overflow
+        Assert.All(h.Store.Data.AsSpan(0, edtl).ToArray(), b => Assert.Equal((byte)'b', b));
+        Assert.All(h.Store.Data.AsSpan(edtl, 2048 - edtl).ToArray(), b => Assert.Equal((byte)'a', b));
+    }
+
+    [Fact]
+    public void ParameterDataShorterThanTheCdbSaysIsInvalidFieldInCommandInformationUnit()
+    {
+        var h = new Harness();
+        var t = h.Run(Cdb.ModeSelect6(16), dataOut: new byte[8]);
+        Assert.Equal((0x5, 0x0E03), (Sense.Of(t).Key, Sense.Of(t).AscAscq));
+        Assert.Equal(16, t.CommandTransferLength);
     }
 
     [Theory]

@@ -70,17 +70,50 @@ internal static class ReadWrite
         int lengthField = BlockCdb.Decode(task.Cdb, out ulong lba, out uint blocks);
         if (!BlockCdb.CheckRange(lu, task, state, lba, blocks, lengthField)) return;
         if (lu.IsWriteProtected(state)) { task.WriteProtected(state); return; }
-        int bytes = (int)blocks * lu.BlockSize;
-        if (!HasDataOut(task, state, bytes) || bytes == 0) return;
-        await lu.Store.WriteAsync((long)lba, task.DataOut[..bytes], WriteFlagsOf(task.Cdb, state)).ConfigureAwait(false);
+        await WriteDataOutAsync(lu, task, (long)lba, blocks, WriteFlagsOf(task.Cdb, state)).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Records the Data-Out length the CDB implies and checks the initiator sent that much. With less
-    /// (iSCSI EDTL &lt; transfer length) nothing is written and the command fails with INVALID FIELD IN
-    /// COMMAND INFORMATION UNIT — one of the two outcomes FCP-4 9.4.2 and libiscsi's iSCSIResiduals
-    /// tests accept; the transport reports the overflow residual either way. More is fine: the excess
-    /// is ignored and reported as underflow.
+    /// Writes the command's Data-Out to <paramref name="lba"/> and returns how many bytes were written.
+    /// The CDB's transfer length is what the command transfers; when the initiator sent less
+    /// (iSCSI EDTL &lt; transfer length, a residual overflow) only what arrived is written, a partial
+    /// last block by read-modify-write, and the command otherwise completes normally (FCP-4 9.4.2 a),
+    /// which libiscsi's iSCSIResiduals tests expect). Data beyond the transfer length is ignored.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal static async ValueTask<int> WriteDataOutAsync(LogicalUnit lu, ScsiTask task, long lba, uint blocks, WriteFlags flags)
+    {
+        int bs = lu.BlockSize;
+        int bytes = (int)blocks * bs; // ≤ MaximumTransferBlocks × block size
+        task.CommandTransferLength = bytes;
+        var source = task.DataOut;
+        int n = Math.Min(bytes, source.Length);
+        int whole = n - n % bs;
+        if (whole > 0) await lu.Store.WriteAsync(lba, source[..whole], flags).ConfigureAwait(false);
+        if (n > whole) await WritePartialBlockAsync(lu, lba + whole / bs, source[whole..n], flags).ConfigureAwait(false);
+        return n;
+    }
+
+    private static async ValueTask WritePartialBlockAsync(LogicalUnit lu, long lba, ReadOnlyMemory<byte> head, WriteFlags flags)
+    {
+        var block = ArrayPool<byte>.Shared.Rent(lu.BlockSize);
+        try
+        {
+            var buffer = block.AsMemory(0, lu.BlockSize);
+            await lu.Store.ReadAsync(lba, buffer).ConfigureAwait(false);
+            head.CopyTo(buffer);
+            await lu.Store.WriteAsync(lba, buffer, flags).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(block);
+        }
+    }
+
+    /// <summary>
+    /// For parameter data and compare data: records the Data-Out length the CDB implies and checks the
+    /// initiator sent that much; with less the command fails with INVALID FIELD IN COMMAND INFORMATION
+    /// UNIT (FCP-4 9.4.2 b)) and the transport reports the overflow residual.
     /// </summary>
     internal static bool HasDataOut(ScsiTask task, LuState state, int bytes)
     {

@@ -24,14 +24,13 @@ internal static class WriteAndVerify
         int lengthField = BlockCdb.Decode(cdb, out ulong lba, out uint blocks);
         if (!BlockCdb.CheckRange(lu, task, state, lba, blocks, lengthField)) return;
         if (lu.IsWriteProtected(state)) { task.WriteProtected(state); return; }
-        int bytes = (int)blocks * lu.BlockSize;
-        if (!ReadWrite.HasDataOut(task, state, bytes)) return;
-        if (bytes == 0) return;
-        var data = task.DataOut[..bytes];
-        await lu.Store.WriteAsync((long)lba, data, WriteFlags.Fua).ConfigureAwait(false);
-        if (bytchk == 0b01)
+        int written = await ReadWrite.WriteDataOutAsync(lu, task, (long)lba, blocks, WriteFlags.Fua).ConfigureAwait(false);
+        // Only whole blocks that arrived are compared (a residual overflow leaves the rest unwritten).
+        uint compared = (uint)(written / lu.BlockSize);
+        if (bytchk == 0b01 && compared > 0)
         {
-            long miscompare = await Verify.CompareAsync(lu, (long)lba, blocks, data, repeat: false).ConfigureAwait(false);
+            var data = task.DataOut[..(int)(compared * lu.BlockSize)];
+            long miscompare = await Verify.CompareAsync(lu, (long)lba, compared, data, repeat: false).ConfigureAwait(false);
             if (miscompare >= 0) Verify.Miscompare(task, state, miscompare);
         }
     }
