@@ -1,0 +1,11 @@
+namespace Tessera.Cluster.Metadata.Membership;
+
+/// <summary>Kind of a membership change.</summary>
+internal enum MembershipChangeKind
+{
+    Joined,
+    Left,
+}
+
+/// <summary>A node joined (its key appeared) or left (lease lapsed, revoked, or fenced) at <paramref name="Revision"/>.</summary>
+internal sealed record MembershipChange(MembershipChangeKind Kind, string NodeId, NodeRecord? Node, long Revision);
