@@ -81,7 +81,7 @@ public sealed class ScsiTarget : IScsiTarget
             removed.Target = null;
             Publish();
         }
-        foreach (var t in removed.Tasks.Snapshot()) t.Abort();
+        foreach (var t in removed.Tasks.Snapshot()) removed.Tasks.Abort(t);
         LunInventoryChanged(except: null);
         return true;
     }
@@ -130,7 +130,7 @@ public sealed class ScsiTarget : IScsiTarget
         foreach (var lu in _units)
         {
             if (lu is null) continue;
-            foreach (var t in lu.Tasks.Snapshot(nexus)) t.Abort();
+            foreach (var t in lu.Tasks.Snapshot(nexus)) lu.Tasks.Abort(t);
             Apply(lu.Context, s => LuStateChanges.LoseNexus(s, key));
         }
     }

@@ -32,12 +32,12 @@ internal static class TaskManagement
             {
                 var task = lu.Tasks.Find(nexus, referencedTag);
                 if (task is null) return TaskManagementResponse.TaskDoesNotExist;
-                await AbortAsync([task]).ConfigureAwait(false);
+                await AbortAsync(lu.Tasks, [task]).ConfigureAwait(false);
                 return TaskManagementResponse.FunctionComplete;
             }
             case TaskManagementFunction.AbortTaskSet:
                 // SAM-5 7.3: only the requesting nexus' tasks; no unit attention.
-                await AbortAsync(lu.Tasks.Snapshot(nexus)).ConfigureAwait(false);
+                await AbortAsync(lu.Tasks, lu.Tasks.Snapshot(nexus)).ConfigureAwait(false);
                 return TaskManagementResponse.FunctionComplete;
             case TaskManagementFunction.ClearTaskSet:
                 await ClearTaskSetAsync(lu, nexus).ConfigureAwait(false);
@@ -57,7 +57,7 @@ internal static class TaskManagement
     private static async Task ClearTaskSetAsync(LogicalUnit lu, ItNexus requester)
     {
         var tasks = lu.Tasks.Snapshot();
-        await AbortAsync(tasks).ConfigureAwait(false);
+        await AbortAsync(lu.Tasks, tasks).ConfigureAwait(false);
         var others = new HashSet<string>(StringComparer.Ordinal);
         foreach (var t in tasks)
             if (t.Nexus is { } n && !n.Equals(requester)) others.Add(n.Key);
@@ -78,7 +78,7 @@ internal static class TaskManagement
     /// </summary>
     private static async Task ResetLogicalUnitAsync(LogicalUnit lu, UnitAttention ua, bool powerOn)
     {
-        await AbortAsync(lu.Tasks.Snapshot()).ConfigureAwait(false);
+        await AbortAsync(lu.Tasks, lu.Tasks.Snapshot()).ConfigureAwait(false);
         await lu.Context.ChangeAsync(s =>
         {
             s = LuStateChanges.Reset(s, ua);
@@ -96,12 +96,12 @@ internal static class TaskManagement
         await Task.WhenAll(resets).ConfigureAwait(false);
     }
 
-    private static async Task AbortAsync(List<ScsiTask> tasks)
+    private static async Task AbortAsync(TaskSet set, List<ScsiTask> tasks)
     {
         List<Task>? running = null;
         foreach (var t in tasks)
         {
-            t.Abort();
+            set.Abort(t);
             var done = t.Completion;
             if (!done.IsCompleted) (running ??= []).Add(done);
         }

@@ -19,6 +19,17 @@ internal sealed class TaskSet
         lock (_gate) _tasks.Remove(task);
     }
 
+    /// <summary>
+    /// Aborts a task of this set. A task that is not executing will never execute now (see
+    /// <see cref="ScsiTask.MarkStarted"/>), and its transport may recycle the object without telling
+    /// us, so it leaves the set at once; an executing one leaves when it finishes.
+    /// </summary>
+    public void Abort(ScsiTask task)
+    {
+        task.Abort();
+        if (!task.IsRunning) Remove(task);
+    }
+
     public int Count
     {
         get { lock (_gate) return _tasks.Count; }
