@@ -326,20 +326,34 @@ internal sealed class EmbeddedMetadataStore : IMetadataStore
 
     private void ValidateLocked(IReadOnlyList<TxnOp> ops)
     {
-        HashSet<string>? written = null;
+        var puts = new HashSet<string>(StringComparer.Ordinal);
         foreach (var op in ops)
         {
-            if (op.Kind == TxnOpKind.Put && op.Lease != 0 && !_leases.ContainsKey(op.Lease))
+            if (op.Kind == TxnOpKind.Put)
             {
-                throw new MetadataLeaseLostException(op.Lease);
-            }
+                if (op.Lease != 0 && !_leases.ContainsKey(op.Lease))
+                {
+                    throw new MetadataLeaseLostException(op.Lease);
+                }
 
-            // etcd rejects a txn that writes the same key twice ("duplicate key given in txn request").
-            if (op.Kind is TxnOpKind.Put or TxnOpKind.Delete && !(written ??= new(StringComparer.Ordinal)).Add(op.Key))
-            {
-                throw new ArgumentException($"key '{op.Key}' written twice in one transaction");
+                if (!puts.Add(op.Key))
+                {
+                    throw DuplicateKey(op.Key);
+                }
             }
         }
+
+        // etcd rejects a branch whose delete ranges cover a key it also puts ("duplicate key given in txn request").
+        foreach (var op in ops)
+        {
+            if ((op.Kind == TxnOpKind.Delete && puts.Contains(op.Key)) ||
+                (op.Kind == TxnOpKind.DeletePrefix && puts.Any(k => k.StartsWith(op.Key, StringComparison.Ordinal))))
+            {
+                throw DuplicateKey(op.Key);
+            }
+        }
+
+        static ArgumentException DuplicateKey(string key) => new($"key '{key}' is both written and deleted, or written twice, in one transaction branch");
     }
 
     private List<KeyValueEntry> RangeLocked(string prefix)

@@ -294,6 +294,10 @@ internal sealed class EtcdMetadataStore : IMetadataStore
         {
             throw new MetadataLeaseLostException(leaseId);
         }
+        catch (RpcException e) when (e.StatusCode == StatusCode.InvalidArgument)
+        {
+            throw new ArgumentException($"etcd refused the request: {e.Status.Detail}", e);
+        }
         catch (RpcException e)
         {
             throw new MetadataStoreException($"etcd call failed: {e.StatusCode} {e.Status.Detail}", e);

@@ -61,21 +61,26 @@ internal sealed class ClusterMembership
     /// <summary>As <see cref="WatchAsync(CancellationToken)"/>; <paramref name="listed"/> runs once the initial listing has been consumed.</summary>
     public async IAsyncEnumerable<MembershipChange> WatchAsync(Action? listed, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var known = new Dictionary<string, NodeRecord>(StringComparer.Ordinal);
+        var known = new Dictionary<string, (NodeRecord Node, long Incarnation)>(StringComparer.Ordinal);
         while (true)
         {
-            var (nodes, revision) = await ListLiveAsync(cancellationToken).ConfigureAwait(false);
-            var live = nodes.ToDictionary(n => n.Id, StringComparer.Ordinal);
-            foreach (var gone in known.Keys.Where(id => !live.ContainsKey(id)).ToList())
+            var range = await _store.GetRangeAsync(MetadataKeys.Nodes, cancellationToken).ConfigureAwait(false);
+            long revision = range.Revision;
+            var live = range.Entries.ToDictionary(
+                e => e.Key[MetadataKeys.Nodes.Length..],
+                e => (Node: MetadataJson.Deserialize(e.Value, MetadataJsonContext.Default.NodeRecord), Incarnation: e.CreateRevision),
+                StringComparer.Ordinal);
+            // After a compaction gap: a different incarnation under a known id left and rejoined.
+            foreach (var (id, old) in known.Where(k => !live.TryGetValue(k.Key, out var now) || now.Incarnation != k.Value.Incarnation).ToList())
             {
-                known.Remove(gone);
-                yield return new MembershipChange(MembershipChangeKind.Left, gone, null, revision);
+                known.Remove(id);
+                yield return new MembershipChange(MembershipChangeKind.Left, id, old.Node, old.Incarnation, revision);
             }
 
-            foreach (var n in nodes.Where(n => !known.ContainsKey(n.Id)))
+            foreach (var (id, now) in live.Where(l => !known.ContainsKey(l.Key)).OrderBy(l => l.Key, StringComparer.Ordinal))
             {
-                known[n.Id] = n;
-                yield return new MembershipChange(MembershipChangeKind.Joined, n.Id, n, revision);
+                known[id] = now;
+                yield return new MembershipChange(MembershipChangeKind.Joined, id, now.Node, now.Incarnation, revision);
             }
 
             listed?.Invoke();
@@ -104,18 +109,18 @@ internal sealed class ClusterMembership
                     if (e.Type == WatchEventType.Put)
                     {
                         var node = MetadataJson.Deserialize(e.Value, MetadataJsonContext.Default.NodeRecord);
-                        if (known.TryAdd(id, node))
+                        if (known.TryAdd(id, (node, e.CreateRevision)))
                         {
-                            yield return new MembershipChange(MembershipChangeKind.Joined, id, node, e.Revision);
+                            yield return new MembershipChange(MembershipChangeKind.Joined, id, node, e.CreateRevision, e.Revision);
                         }
                         else
                         {
-                            known[id] = node;
+                            known[id] = (node, e.CreateRevision);
                         }
                     }
                     else if (known.Remove(id, out var old))
                     {
-                        yield return new MembershipChange(MembershipChangeKind.Left, id, old, e.Revision);
+                        yield return new MembershipChange(MembershipChangeKind.Left, id, old.Node, old.Incarnation, e.Revision);
                     }
                 }
             }

@@ -64,7 +64,7 @@ internal sealed class MembershipTracker : IAsyncDisposable
                 {
                     if (change.Kind == MembershipChangeKind.Joined)
                     {
-                        _live[change.NodeId] = change.Node!;
+                        _live[change.NodeId] = change.Node;
                     }
                     else
                     {

@@ -66,6 +66,22 @@ internal sealed class NodeRegistration : IAsyncDisposable
         _stop.Dispose();
     }
 
+    /// <summary>
+    /// Stops renewing and watching without revoking: what a crash looks like to the cluster (tests,
+    /// and a node that knows it is fenced). The lease lapses after its TTL.
+    /// </summary>
+    internal async Task AbandonAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_keepAlive, _selfWatch).ConfigureAwait(false);
+        _lost.TrySetResult(null);
+    }
+
     private async Task KeepAliveAsync()
     {
         try

@@ -121,25 +121,33 @@ internal sealed class EpochFencing
     }
 
     /// <summary>
-    /// Fences <paramref name="nodeId"/>: removes its node key (so that incarnation can acquire
-    /// nothing more and sees itself lost), then marks every sub-unit it holds Revoked at a new
-    /// epoch, retrying records that change meanwhile. Idempotent; safe to run from several nodes at
-    /// once. When it returns, no record names a fenced incarnation of the node as holder and every
-    /// token those had is stale. Records of an incarnation that registered after the fence started
-    /// are left alone. Returns the number of sub-units this call revoked.
+    /// Fences an incarnation of <paramref name="nodeId"/>: removes its node key if it is still that
+    /// incarnation (so it can acquire nothing more and sees itself lost), then marks every sub-unit
+    /// held by that incarnation or an earlier one Revoked at a new epoch, retrying records that
+    /// change meanwhile. <paramref name="incarnation"/> 0 means whichever incarnation is live now
+    /// (or, if none is, every earlier one). Idempotent; safe to run from several nodes at once. When
+    /// it returns, every token of the fenced incarnations is stale, and a later incarnation of the
+    /// same id is untouched. Returns the number of sub-units this call revoked.
     /// </summary>
-    public async Task<int> RevokeNodeAsync(string nodeId, CancellationToken cancellationToken = default)
+    public async Task<int> RevokeNodeAsync(string nodeId, long incarnation = 0, CancellationToken cancellationToken = default)
     {
-        await _store.DeleteAsync(MetadataKeys.Node(nodeId), cancellationToken).ConfigureAwait(false);
+        string nodeKey = MetadataKeys.Node(nodeId);
+        long cutoff = incarnation;
+        if (cutoff == 0)
+        {
+            var read = await _store.TxnAsync([], [TxnOp.Get(nodeKey)], [], cancellationToken).ConfigureAwait(false);
+            // No live key: any incarnation registering later has a create revision above this read.
+            cutoff = read.Responses[0].Count == 1 ? read.Responses[0][0].CreateRevision : read.Revision;
+        }
+
+        await _store.TxnAsync([Compare.CreateRevision(nodeKey, CompareOp.Equal, cutoff)], [TxnOp.Delete(nodeKey)], [], cancellationToken).ConfigureAwait(false);
         int revoked = 0;
         while (true)
         {
-            var live = await _store.GetAsync(MetadataKeys.Node(nodeId), cancellationToken).ConfigureAwait(false);
-            long liveIncarnation = live?.CreateRevision ?? 0;
             var range = await _store.GetRangeAsync(MetadataKeys.Owners, cancellationToken).ConfigureAwait(false);
             var held = range.Entries
                 .Select(e => (Entry: e, Owner: Decode(e)))
-                .Where(x => x.Owner.State == OwnerState.Held && x.Owner.Node == nodeId && x.Owner.Incarnation != liveIncarnation)
+                .Where(x => x.Owner.State == OwnerState.Held && x.Owner.Node == nodeId && x.Owner.Incarnation <= cutoff)
                 .ToList();
             if (held.Count == 0)
             {
