@@ -52,6 +52,10 @@ public class LuStateTests
         var pending = LuStateChanges.AttachNexus(s, "n");
         Assert.False(pending.IsQuiet);
         Assert.True(LuStateChanges.Dequeue(pending, "n").Next.IsQuiet);
+        // A condition remembered for a nexus that left does not slow down everyone else.
+        var lost = LuStateChanges.LoseNexus(LuStateChanges.Dequeue(pending, "n").Next, "n");
+        Assert.True(lost.IsQuiet);
+        Assert.False(LuStateChanges.AttachNexus(lost, "n").IsQuiet);
         Assert.False((s with { PersistentReservations = new PersistentReservationState { Registrations = [new PersistentRegistration("n", 1)] } }).IsQuiet);
     }
 

@@ -26,7 +26,7 @@ public sealed record LuState
     public ImmutableSortedSet<string> Nexuses
     {
         get => _nexuses;
-        init => _nexuses = value;
+        init { _nexuses = value; Recompute(); }
     }
 
     /// <summary>Pending unit attentions per I_T nexus key, oldest first; nexuses with none are absent.</summary>
@@ -58,15 +58,23 @@ public sealed record LuState
     public AluaState Alua { get; init; } = AluaState.Default;
 
     /// <summary>
-    /// True when no unit attention is pending for anyone and no reservation of any kind exists:
-    /// the I/O path then skips every context check with this one field read.
+    /// True when no attached nexus has a unit attention pending and no reservation of any kind
+    /// exists: the I/O path then skips every context check with this one field read. Conditions
+    /// remembered for nexuses that are gone (I_T NEXUS LOSS OCCURRED) do not count until they return.
     /// </summary>
     [JsonIgnore]
     public bool IsQuiet => _quiet;
 
     // `with` copies the old flag first, then runs the init accessors of the changed members.
-    private void Recompute() =>
-        _quiet = _unitAttentions.IsEmpty && _scsi2Reservation is null && _persistentReservations.IsEmpty;
+    private void Recompute()
+    {
+        bool pending = false;
+        foreach (var key in _unitAttentions.Keys)
+        {
+            if (_nexuses.Contains(key)) { pending = true; break; }
+        }
+        _quiet = !pending && _scsi2Reservation is null && _persistentReservations.IsEmpty;
+    }
 
     /// <summary>The oldest unit attention pending for the nexus, if any.</summary>
     public bool TryPeekUnitAttention(string nexusKey, out UnitAttention unitAttention)
