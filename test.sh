@@ -106,7 +106,7 @@ for project in "${PROJECTS[@]}"; do
     started=$SECONDS
     timeout --kill-after=30s "$SUITE_TIMEOUT" \
         "$DOTNET" test "$project" --no-build -c "$CONFIGURATION" --nologo \
-        --results-directory "$RESULTS" --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal"
+        --results-directory "$RESULTS" --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=minimal"
     rc=$?
     elapsed=$((SECONDS - started))
 

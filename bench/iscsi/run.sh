@@ -114,7 +114,7 @@ start_tessera() {
     TESSERA_PID=$!
     # The wrapper may build first; give it time.
     for _ in $(seq 3000); do
-        TESSERA_URL=$(grep -o "iscsi://127\.0\.0\.1:$port/[^[:space:]/]*/0" "$DIR/tessera.log" | head -n 1 || true)
+        TESSERA_URL=$(grep -so "iscsi://127\.0\.0\.1:$port/[^[:space:]/]*/0" "$DIR/tessera.log" | head -n 1 || true)
         [ -n "$TESSERA_URL" ] && break
         kill -0 "$TESSERA_PID" 2>/dev/null || { log "tessera up exited:"; cat "$DIR/tessera.log" >&2; exit 1; }
         sleep 0.1

@@ -126,7 +126,13 @@ internal static partial class CunitVerboseParser
 
             if (failed == true && AssertionLine().IsMatch(text))
             {
-                assertions.Add(text.Trim());
+                // Teardown output can continue on the assertion's line ("...(ret,0)    [SKIPPED] ...").
+                var glued = text.IndexOf("    [", StringComparison.Ordinal);
+                assertions.Add((glued > 0 ? text[..glued] : text).Trim());
+                if (glued > 0)
+                {
+                    AddTrailing(text[glued..]);
+                }
             }
             else
             {

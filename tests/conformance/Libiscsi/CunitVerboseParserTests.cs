@@ -16,7 +16,7 @@ public sealed class CunitVerboseParserTests
         "  Test: Broken ...    [FAILED] FOO returned the wrong sense\n" +
         "FAILED\n" +
         "    1. test_foo.c:38  - CU_ASSERT_EQUAL(ret,0)\n" +
-        "    2. test_foo.c:41  - CU_ASSERT_EQUAL(ret,0)\n" +
+        "    2. test_foo.c:41  - CU_ASSERT_EQUAL(ret,0)    [SKIPPED] PERSISTENT RESERVE IN is not implemented.\n" +
         "  Test: Teardown ...passed    [FAILED] cleanup command failed with sense\n" +
         "\n" +
         "Suite: Beta\n" +
@@ -61,6 +61,7 @@ public sealed class CunitVerboseParserTests
 
         Assert.Equal(["[FAILED] FOO returned the wrong sense"], broken.Messages);
         Assert.Equal(["1. test_foo.c:38  - CU_ASSERT_EQUAL(ret,0)", "2. test_foo.c:41  - CU_ASSERT_EQUAL(ret,0)"], broken.FailedAssertions);
+        Assert.Equal(["[SKIPPED] PERSISTENT RESERVE IN is not implemented."], broken.Trailing);
     }
 
     [Fact]

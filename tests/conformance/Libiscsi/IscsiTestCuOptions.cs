@@ -25,7 +25,7 @@ internal sealed record IscsiTestCuOptions
 
     public string SecondInitiatorName { get; init; } = "iqn.2024-01.dev.tessera.test:initiator-b";
 
-    public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(30);
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(20);
 
     public IReadOnlyList<string> ToArguments()
     {
