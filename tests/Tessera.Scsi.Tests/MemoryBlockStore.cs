@@ -18,8 +18,12 @@ internal sealed class MemoryBlockStore(long blockCount, int blockSize = 512, boo
     /// <summary>Signalled when a read enters the store.</summary>
     public TaskCompletionSource ReadEntered { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>When set, the next read or write throws it.</summary>
+    public Exception? FailNext;
+
     public ValueTask ReadAsync(long lba, Memory<byte> destination, CancellationToken cancellationToken = default)
     {
+        if (Interlocked.Exchange(ref FailNext, null) is { } failure) throw failure;
         Check(lba, destination.Length);
         if (ReadGate is { } gate)
         {
@@ -38,6 +42,7 @@ internal sealed class MemoryBlockStore(long blockCount, int blockSize = 512, boo
 
     public ValueTask WriteAsync(long lba, ReadOnlyMemory<byte> source, WriteFlags flags, CancellationToken cancellationToken = default)
     {
+        if (Interlocked.Exchange(ref FailNext, null) is { } failure) throw failure;
         Check(lba, source.Length);
         if (IsReadOnly) throw new InvalidOperationException("write to a read-only store");
         source.Span.CopyTo(Data.AsSpan((int)(lba * BlockSize)));

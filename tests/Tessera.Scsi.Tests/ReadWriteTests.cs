@@ -136,4 +136,21 @@ public class ReadWriteTests
         Assert.Equal(0x2100, Sense.Of(h.Run(Cdb.Block(0x35, 50, 51))).AscAscq);
         Assert.Equal(2, h.Store.Flushes);
     }
+
+    [Fact]
+    public void StoreFailuresBecomeSenseNotExceptions()
+    {
+        var h = new Harness();
+        h.Store.FailNext = new IOException("disk gone");
+        var s = Sense.Of(h.Run(Cdb.Block(0x28, 0, 1), dataIn: 512));
+        Assert.Equal((0x3, 0x1100), (s.Key, s.AscAscq)); // MEDIUM ERROR, UNRECOVERED READ ERROR
+        h.Store.FailNext = new IOException("disk gone");
+        s = Sense.Of(h.Run(Cdb.Block(0x2A, 0, 1), dataOut: new byte[512]));
+        Assert.Equal((0x3, 0x0C00), (s.Key, s.AscAscq)); // MEDIUM ERROR, WRITE ERROR
+        h.Store.FailNext = new InvalidOperationException("bug");
+        s = Sense.Of(h.Run(Cdb.Block(0x28, 0, 1), dataIn: 512));
+        Assert.Equal((0x4, 0x4400), (s.Key, s.AscAscq)); // HARDWARE ERROR, INTERNAL TARGET FAILURE
+        Assert.Equal(ScsiStatus.Good, h.Run(Cdb.Block(0x28, 0, 1), dataIn: 512).Status);
+        Assert.Equal(0, h.Lu.Tasks.Count);
+    }
 }
