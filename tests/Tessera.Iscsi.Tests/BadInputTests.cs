@@ -103,7 +103,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public async Task WrongDataSNIsAProtocolError()
+    public async Task WrongDataSNFailsTheCommandButNotTheConnection()
     {
         await using var host = new TargetHost();
         await using var initiator = await host.LoginAsync();
@@ -121,11 +121,37 @@ public class BadInputTests
             BinaryPrimitives.WriteUInt32BigEndian(d.AsSpan(40), (uint)(i * 512));
             await initiator.SendAsync(d, new byte[512]);
         }
-        var reject = await initiator.ReceiveAsync();
-        Assert.Equal(Opcode.Reject, reject!.Opcode);
-        Assert.Equal((byte)RejectReason.ProtocolError, reject.Byte2);
-        Assert.True(await initiator.WaitClosedAsync(TimeSpan.FromSeconds(5)));
+        var response = await initiator.ReceiveAsync();
+        Assert.Equal(Opcode.ScsiResponse, response!.Opcode);
+        Assert.Equal(itt, response.Itt);
+        Assert.Equal(0x02, response.Byte3);             // CHECK CONDITION
+        var sense = response.Data.AsSpan(2).ToArray();
+        Assert.Equal(0x0b, sense[2] & 0x0f);             // ABORTED COMMAND
+        Assert.Equal(0x4b, sense[12]);                   // DATA PHASE ERROR
+        // The connection carries on.
+        Assert.Equal(0, (await initiator.CommandAsync(Cdbs.TestUnitReady(), 0)).Status);
         await AssertStillServes(host);
+    }
+
+    [Fact]
+    public async Task DataOutBeyondTheBurstIsTooMuchWriteData()
+    {
+        await using var host = new TargetHost();
+        await using var initiator = await host.LoginAsync();
+        var h = initiator.CommandHeader(Cdbs.Write10(0, 1), 512, false, true);
+        uint itt = BinaryPrimitives.ReadUInt32BigEndian(h.AsSpan(16));
+        await initiator.SendAsync(h);
+        var r2t = await initiator.ReceiveAsync();
+        var d = TestInitiator.Header(Opcode.DataOut, 0x80);
+        BinaryPrimitives.WriteUInt32BigEndian(d.AsSpan(16), itt);
+        BinaryPrimitives.WriteUInt32BigEndian(d.AsSpan(20), r2t!.Ttt);
+        await initiator.SendAsync(d, new byte[1024]);
+        var response = await initiator.ReceiveAsync();
+        Assert.Equal(Opcode.ScsiResponse, response!.Opcode);
+        var sense = response.Data.AsSpan(2).ToArray();
+        Assert.Equal(0x0b, sense[2] & 0x0f);
+        Assert.Equal(0x4b, sense[12]);
+        Assert.Equal(0x02, sense[13]);                   // TOO MUCH WRITE DATA
     }
 
     [Fact]

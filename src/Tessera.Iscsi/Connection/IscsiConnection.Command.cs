@@ -206,7 +206,12 @@ internal sealed partial class IscsiConnection
         }
     }
 
-    /// <summary>Data-Out (RFC 7143 11.7): checks DataSN, offsets and burst bounds, then fills the buffer.</summary>
+    /// <summary>
+    /// Data-Out (RFC 7143 11.7): checks DataSN, offsets and burst bounds, then fills the buffer.
+    /// A sequence error fails only its command (CHECK CONDITION, ABORTED COMMAND with the
+    /// iSCSI sense codes of RFC 7143 11.4.7.2); the connection and the other tasks carry on,
+    /// and later Data-Out for the failed task is discarded.
+    /// </summary>
     private void HandleDataOut(ReadOnlySequence<byte> data)
     {
         var bhs = new Bhs(_header);
@@ -215,16 +220,17 @@ internal sealed partial class IscsiConnection
         int offset = (int)Math.Min(bhs.BufferOffset, int.MaxValue);
         int length = (int)data.Length;
         CommandState? ready = null;
-        string? error = null;
+        CommandState? failed = null;
+        DataOutError error = DataOutError.None;
         lock (_commandsLock)
         {
             // Data for an unknown or aborted task is discarded (RFC 7143 4.2.3.x, aborted tasks).
             if (!_commands.TryGetValue(bhs.InitiatorTaskTag, out var state) || state.Executing) return;
             if (ttt == Bhs.ReservedTag)
             {
-                if (!state.UnsolicitedOpen) error = "unsolicited Data-Out not expected";
-                else if (dataSN != state.UnsolicitedNextDataSN) error = $"DataSN {dataSN}, expected {state.UnsolicitedNextDataSN}";
-                else if (offset != state.UnsolicitedNextOffset || (long)offset + length > state.UnsolicitedEnd) error = $"buffer offset {offset} out of sequence";
+                if (!state.UnsolicitedOpen) error = DataOutError.UnexpectedUnsolicitedData;
+                else if (dataSN != state.UnsolicitedNextDataSN) error = DataOutError.DataSN;
+                else if (offset != state.UnsolicitedNextOffset || (long)offset + length > state.UnsolicitedEnd) error = DataOutError.Offset;
                 else
                 {
                     data.CopyTo(state.Buffer.AsSpan(offset, length));
@@ -234,19 +240,20 @@ internal sealed partial class IscsiConnection
                     if (bhs.Final)
                     {
                         state.UnsolicitedOpen = false;
-                        if (state.UnsolicitedNextOffset != state.UnsolicitedEnd) error = "unsolicited data ended short of FirstBurstLength";
+                        if (state.UnsolicitedNextOffset != state.UnsolicitedEnd) error = DataOutError.NotEnoughUnsolicitedData;
                     }
                 }
             }
             else
             {
                 int i = state.FindR2T(ttt);
-                if (i < 0) error = $"Data-Out for unknown Target Transfer Tag {ttt:x8}";
+                if (i < 0) error = DataOutError.TargetTransferTag;
                 else
                 {
                     ref R2TEntry r2t = ref state.R2Ts[i];
-                    if (dataSN != r2t.NextDataSN) error = $"DataSN {dataSN}, expected {r2t.NextDataSN}";
-                    else if (offset != r2t.NextOffset || (long)offset + length > r2t.Offset + r2t.Length) error = $"buffer offset {offset} out of sequence";
+                    if (dataSN != r2t.NextDataSN) error = DataOutError.DataSN;
+                    else if (offset != r2t.NextOffset) error = DataOutError.Offset;
+                    else if ((long)offset + length > r2t.Offset + r2t.Length) error = DataOutError.TooMuchData;
                     else
                     {
                         data.CopyTo(state.Buffer.AsSpan(offset, length));
@@ -258,15 +265,42 @@ internal sealed partial class IscsiConnection
                             state.RemoveR2T(i);
                             IssueR2Ts(state);
                         }
-                        else if (bhs.Final) error = "burst ended before its R2T was satisfied";
+                        else if (bhs.Final) error = DataOutError.DataPhase;
                     }
                 }
             }
-            if (error is null && state.Received == state.Length && !state.UnsolicitedOpen && state.R2TCount == 0)
-                ready = state;
+            if (error != DataOutError.None) failed = state;
+            else if (state.Received == state.Length && !state.UnsolicitedOpen && state.R2TCount == 0) ready = state;
         }
-        if (error is not null) RejectAndClose(RejectReason.ProtocolError, error);
+        if (failed is not null)
+        {
+            FailDataOut(failed, error, dataSN, offset);
+            return;
+        }
         if (ready is not null) Execute(ready);
+    }
+
+    private enum DataOutError { None, DataSN, Offset, TooMuchData, TargetTransferTag, UnexpectedUnsolicitedData, NotEnoughUnsolicitedData, DataPhase }
+
+    private void FailDataOut(CommandState state, DataOutError error, uint dataSN, int offset)
+    {
+        // RFC 7143 11.4.7.2 sense codes (sense key ABORTED COMMAND).
+        (byte asc, byte ascq) = error switch
+        {
+            DataOutError.Offset => ((byte)0x4b, (byte)0x05),                    // DATA OFFSET ERROR
+            DataOutError.TooMuchData => ((byte)0x4b, (byte)0x02),               // TOO MUCH WRITE DATA
+            DataOutError.TargetTransferTag => ((byte)0x4b, (byte)0x01),         // INVALID TARGET PORT TRANSFER TAG RECEIVED
+            DataOutError.UnexpectedUnsolicitedData => ((byte)0x0c, (byte)0x0c), // UNEXPECTED UNSOLICITED DATA
+            DataOutError.NotEnoughUnsolicitedData => ((byte)0x0c, (byte)0x0d),  // NOT ENOUGH UNSOLICITED DATA
+            _ => ((byte)0x4b, (byte)0x00),                                      // DATA PHASE ERROR (DataSN, short burst)
+        };
+        _log.LogWarning("{Connection}: Data-Out error for ITT {Itt:x8} ({Error}, DataSN {DataSN}, offset {Offset}); command failed",
+            this, state.Task.Tag, error, dataSN, offset);
+        uint itt = state.Task.Tag;
+        ulong lun = state.Task.Lun;
+        _server.Target.Unregister(state.Task);
+        Release(state);
+        WriteCheckCondition(itt, lun, SenseKeyAbortedCommand, asc, ascq);
     }
 
     private void Execute(CommandState state)
@@ -361,6 +395,7 @@ internal sealed partial class IscsiConnection
 
     private const byte SenseKeyIllegalRequest = 0x05;
     private const byte SenseKeyHardwareError = 0x04;
+    private const byte SenseKeyAbortedCommand = 0x0b;
 
     private static void SetInternalFailure(ScsiTask task)
     {
