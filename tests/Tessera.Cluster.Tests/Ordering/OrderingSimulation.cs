@@ -57,6 +57,12 @@ internal sealed class SimulationResult
 
     public long EndTime { get; init; }
 
+    /// <summary>Most requests submitted but not yet applied on every owner at one instant.</summary>
+    public int MaxInFlight { get; init; }
+
+    /// <summary>Time-weighted mean of requests in flight over the run.</summary>
+    public double MeanInFlight { get; init; }
+
     public int SubmittedCount => Owners.Count(o => o is not null);
 
     /// <summary>Σ(m−1) over submitted requests: the token bound, and what the protocol must reach.</summary>
@@ -89,6 +95,11 @@ internal sealed class OrderingSimulation
     private long _finals;
     private long _dropped;
     private int? _crashed;
+    private readonly int[] _remainingParts;
+    private int _inFlight;
+    private int _maxInFlight;
+    private long _lastChange;
+    private double _inFlightArea;
 
     public OrderingSimulation(SimulationOptions options, SimulatedNodeFactory factory)
     {
@@ -100,10 +111,11 @@ internal sealed class OrderingSimulation
         _linkTail = new long[n, n];
         _owners = new NodeId[]?[options.RequestCount];
         _origins = new NodeId[options.RequestCount];
+        _remainingParts = new int[options.RequestCount];
         for (int i = 0; i < n; i++)
         {
             _applied[i] = [];
-            _nodes[i] = factory(new NodeId(i), new Link(this, i), new Sink(_applied[i]));
+            _nodes[i] = factory(new NodeId(i), new Link(this, i), new Sink(this, _applied[i]));
         }
     }
 
@@ -172,6 +184,8 @@ internal sealed class OrderingSimulation
                     if (_nodes[e.To].Submit(new RequestId((ulong)e.Request), e.Set))
                     {
                         _owners[e.Request] = e.Set;
+                        _remainingParts[e.Request] = e.Set!.Length;
+                        TrackInFlight(+1);
                     }
 
                     break;
@@ -200,6 +214,8 @@ internal sealed class OrderingSimulation
             FinalMessages = _finals,
             DroppedMessages = _dropped,
             EndTime = _now,
+            MaxInFlight = _maxInFlight,
+            MeanInFlight = _now == 0 ? 0 : _inFlightArea / _now,
         };
     }
 
@@ -229,6 +245,22 @@ internal sealed class OrderingSimulation
         Schedule(at, new SimEvent(SimEventKind.Deliver, from, to.Value, (int)message.Request.Value, null, message));
     }
 
+    private void Applied(int request)
+    {
+        if (--_remainingParts[request] == 0)
+        {
+            TrackInFlight(-1);
+        }
+    }
+
+    private void TrackInFlight(int delta)
+    {
+        _inFlightArea += (double)_inFlight * (_now - _lastChange);
+        _lastChange = _now;
+        _inFlight += delta;
+        _maxInFlight = Math.Max(_maxInFlight, _inFlight);
+    }
+
     private void Schedule(long at, SimEvent e) => _events.Enqueue(e, (at, _sequence++));
 
     private enum SimEventKind : byte
@@ -246,9 +278,13 @@ internal sealed class OrderingSimulation
         public void Send(NodeId to, in OrderingMessage message) => simulation.Send(from, to, message);
     }
 
-    private sealed class Sink(List<int> applied) : IApplySink
+    private sealed class Sink(OrderingSimulation simulation, List<int> applied) : IApplySink
     {
-        public void Apply(RequestId request) => applied.Add((int)request.Value);
+        public void Apply(RequestId request)
+        {
+            applied.Add((int)request.Value);
+            simulation.Applied((int)request.Value);
+        }
     }
 }
 

@@ -15,7 +15,9 @@ public sealed class TokenOrderingSimulationTests(ITestOutputHelper output)
         const int seeds = 200;
         const int requests = 2_000;
         var clock = Stopwatch.StartNew();
-        long tokens = 0, finals = 0, data = 0, expectedTokens = 0, owners = 0, maxEnd = 0;
+        long tokens = 0, finals = 0, data = 0, expectedTokens = 0, owners = 0, maxEnd = 0, multiOwner = 0;
+        int maxInFlight = 0;
+        double meanInFlight = 0;
         int[] nodeCounts = new int[13];
         for (int seed = 0; seed < seeds; seed++)
         {
@@ -32,11 +34,15 @@ public sealed class TokenOrderingSimulationTests(ITestOutputHelper output)
             expectedTokens += result.ExpectedTokenMessages;
             owners += result.Owners.Sum(o => o!.Length);
             maxEnd = Math.Max(maxEnd, result.EndTime);
+            maxInFlight = Math.Max(maxInFlight, result.MaxInFlight);
+            meanInFlight += result.MeanInFlight / seeds;
+            multiOwner += result.Owners.Count(o => o!.Length > 1);
         }
 
         output.WriteLine($"{seeds} seeds x {requests} requests in {clock.Elapsed.TotalSeconds:F1} s; node counts 3..12: [{string.Join(",", nodeCounts[3..])}]");
         output.WriteLine($"owner parts {owners}, token messages {tokens} (= sum(m-1) {expectedTokens}), final messages {finals}, data messages {data}");
-        output.WriteLine($"tokens per request {(double)tokens / (seeds * requests):F2}, longest run {maxEnd} ticks");
+        output.WriteLine($"tokens per request {(double)tokens / (seeds * requests):F2}, multi-owner requests {multiOwner}, longest run {maxEnd} ticks");
+        output.WriteLine($"requests in flight: mean {meanInFlight:F0}, max {maxInFlight}");
         Assert.Equal(expectedTokens, tokens);
     }
 
