@@ -1,0 +1,74 @@
+using System.Text;
+using Etcdserverpb;
+using Grpc.Net.Client;
+using Tessera.Cluster.Metadata;
+using Tessera.Cluster.Metadata.Etcd;
+
+namespace Tessera.Cluster.Tests.Metadata;
+
+/// <summary>What only a real etcd can show: watches across a crash-restart, compaction, keep-alive on real time.</summary>
+public sealed class EtcdSpecificTests(EtcdServer etcd) : IClassFixture<EtcdServer>
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+
+    private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
+
+    private static string S(ReadOnlyMemory<byte> b) => Encoding.UTF8.GetString(b.Span);
+
+    [Fact]
+    public async Task Watch_resumes_after_etcd_is_killed_and_restarted_without_gaps_or_repeats()
+    {
+        await using var store = EtcdMetadataStore.Connect(etcd.Endpoint, new EtcdStoreOptions { ReconnectDelay = TimeSpan.FromMilliseconds(50) });
+        long r1 = await store.PutAsync("/rw/a", B("before"));
+        await using var events = store.WatchAsync("/rw/", r1).GetAsyncEnumerator();
+        Assert.True(await events.MoveNextAsync().AsTask().WaitAsync(Wait));
+        Assert.Equal(("/rw/a", r1), (events.Current.Key, events.Current.Revision));
+
+        var next = events.MoveNextAsync().AsTask();
+        await etcd.RestartAsync(); // kill -9, same data directory and ports
+        long r2 = await store.PutAsync("/rw/b", B("after"));
+        Assert.True(await next.WaitAsync(Wait));
+        Assert.Equal(("/rw/b", r2, "after"), (events.Current.Key, events.Current.Revision, S(events.Current.Value)));
+        long r3 = (await store.DeleteAsync("/rw/a")).Revision;
+        Assert.True(await events.MoveNextAsync().AsTask().WaitAsync(Wait));
+        Assert.Equal((WatchEventType.Delete, r3), (events.Current.Type, events.Current.Revision));
+    }
+
+    [Fact]
+    public async Task Watch_from_a_compacted_revision_fails_with_compacted()
+    {
+        await using var store = EtcdMetadataStore.Connect(etcd.Endpoint);
+        long r1 = await store.PutAsync("/cp/a", B("1"));
+        long r2 = await store.PutAsync("/cp/a", B("2"));
+        using (var channel = GrpcChannel.ForAddress(etcd.Endpoint))
+        {
+            await new KV.KVClient(channel).CompactAsync(new CompactionRequest { Revision = r2, Physical = true });
+        }
+
+        var e = await Assert.ThrowsAsync<MetadataCompactedException>(async () =>
+        {
+            await foreach (var _ in store.WatchAsync("/cp/", r1).WithCancellation(new CancellationTokenSource(Wait).Token))
+            {
+            }
+        });
+        Assert.Equal(r2, e.CompactedThrough);
+    }
+
+    [Fact]
+    public async Task Keep_alive_loop_holds_a_short_lease_on_real_time_and_reports_revocation()
+    {
+        await using var store = EtcdMetadataStore.Connect(etcd.Endpoint);
+        // Generous TTL: the machine is shared, and a stalled thread pool must not look like a lapse.
+        long lease = await store.GrantLeaseAsync(TimeSpan.FromSeconds(3));
+        await store.PutAsync("/ka/x", B("x"), lease);
+        using var stop = new CancellationTokenSource();
+        var loop = store.KeepAliveAsync(lease, stop.Token);
+        await Task.Delay(TimeSpan.FromSeconds(4.5));
+        Assert.NotNull(await store.GetAsync("/ka/x"));
+        Assert.False(loop.IsCompleted);
+
+        await store.RevokeLeaseAsync(lease);
+        await Assert.ThrowsAsync<MetadataLeaseLostException>(() => loop.WaitAsync(Wait));
+        Assert.Null(await store.GetAsync("/ka/x"));
+    }
+}
