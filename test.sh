@@ -24,7 +24,8 @@ finish() { # passed failed
 install_packages() {
     local missing=()
     for package in "${APT_PACKAGES[@]}"; do
-        dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+        # "deinstall ok config-files" also answers dpkg -s; only a real install counts.
+        dpkg -s "$package" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$package")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
 
