@@ -204,4 +204,34 @@ public abstract partial class MetadataStoreContract
             }
         }
     }
+
+    [Fact]
+    public async Task Applied_acks_confirm_a_commit_on_every_live_node_and_name_the_laggard()
+    {
+        var membership = new ClusterMembership(Store);
+        await using var a = await membership.RegisterAsync(Node("a"), LongTtl);
+        await using var b = await membership.RegisterAsync(Node("b"), LongTtl);
+        await using var c = await membership.RegisterAsync(Node("c"), LongTtl);
+        var acks = new AppliedAcks(Store);
+
+        long commit = await Store.PutAsync("/tessera/context/vol/pr", B("registration"));
+        await acks.PublishAsync(a, commit);
+        var waiting = acks.WaitAppliedAsync(commit, ["a", "b", "c"], Wait);
+        await acks.PublishAsync(b, commit - 1); // not far enough yet
+        await acks.PublishAsync(b, commit);
+        Assert.False(waiting.IsCompleted); // c has not acknowledged, and the timeout is far away
+        await acks.PublishAsync(c, commit + 5);
+        Assert.Empty(await waiting);
+
+        // A node that never applies the next commit is named once the timeout passes.
+        long next = await Store.PutAsync("/tessera/context/vol/pr", B("reservation"));
+        await acks.PublishAsync(a, next);
+        await acks.PublishAsync(c, next);
+        Assert.Equal(["b"], await acks.WaitAppliedAsync(next, ["a", "b", "c"], TimeSpan.FromMilliseconds(300)));
+        Assert.Equal(commit, (await acks.ReadAsync())["b"]);
+
+        // Acks are bound to the node's lease: a node that leaves takes its ack with it.
+        await b.DisposeAsync();
+        Assert.False((await acks.ReadAsync()).ContainsKey("b"));
+    }
 }
