@@ -85,4 +85,42 @@ public sealed class AdversarialScheduleTests
             Assert.Equal(net.Applied[D].Where(r => r != 1), net.Applied[C]);
         }
     }
+
+    [Fact]
+    public void PiggybackingPredecessorsDeadlocksOnTheTriangle()
+    {
+        // The same schedule against the chain that carries "placed before me at earlier nodes" constraints:
+        // A, B and C still apply before D has spoken, and D can satisfy none of R1, R2, R3 first.
+        var net = new ManualNetwork(4, PredecessorChainNode.NewFactory());
+        net.Submit(A, 1, A, B, D);
+        net.Submit(A, 3, A, C, D);
+        net.Submit(B, 2, B, C, D);
+        net.DeliverAll(OrderingMessageKind.Data);
+        net.Deliver(OrderingMessageKind.Token, 3, to: C);
+        net.Deliver(OrderingMessageKind.Token, 1, to: B);
+        net.Deliver(OrderingMessageKind.Token, 2, to: C);
+        net.Drain();
+
+        Assert.Equal([1, 3], net.Applied[A]);
+        Assert.Equal([2, 1], net.Applied[B]);
+        Assert.Equal([3, 2], net.Applied[C]);
+        Assert.Empty(net.Applied[D]);
+        Assert.Equal(3, net.Nodes[D].PendingCount);
+    }
+
+    [Fact]
+    public void PiggybackingPredecessorsStopsTheSkipOvertake()
+    {
+        // It does fix §3.1 — the failure above is not a bug of the variant but of any chain-only scheme.
+        var net = new ManualNetwork(3, PredecessorChainNode.NewFactory());
+        net.Submit(A, 1, A, B, C);
+        net.Submit(A, 3, A, C);
+        net.DeliverAll(OrderingMessageKind.Data);
+        net.Deliver(OrderingMessageKind.Token, 3, to: C);
+        net.Deliver(OrderingMessageKind.Token, 1, to: B);
+        net.Deliver(OrderingMessageKind.Token, 1, to: C);
+        net.Drain();
+        Assert.Equal([1, 3], net.Applied[A]);
+        Assert.Equal([1, 3], net.Applied[C]);
+    }
 }

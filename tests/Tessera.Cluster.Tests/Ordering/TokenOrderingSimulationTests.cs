@@ -98,6 +98,24 @@ public sealed class TokenOrderingSimulationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void PiggybackedPredecessorsStillFailInRandomRunsEvenOnFifoLinks()
+    {
+        int deadlocked = 0, cyclic = 0;
+        for (int seed = 0; seed < 20; seed++)
+        {
+            SimulationOptions options = OrderingSimulation.RandomOptions(seed, 300, fifo: true);
+            SimulationResult result = OrderingSimulation.Run(options, PredecessorChainNode.NewFactory());
+            Assert.True(result.TokenMessages <= result.ExpectedTokenMessages);   // fewer when tokens stay stuck
+            SimulationVerdict verdict = SimulationVerdict.Of(result);
+            deadlocked += result.PendingAtEnd.Sum() > 0 ? 1 : 0;
+            cyclic += verdict.Cycle is not null ? 1 : 0;
+        }
+
+        output.WriteLine($"predecessor piggyback: {deadlocked}/20 seeds deadlocked, {cyclic}/20 with a cycle among applied requests");
+        Assert.True(deadlocked + cyclic > 0);
+    }
+
+    [Fact]
     public void SameSeedGivesTheSameRun()
     {
         SimulationOptions options = OrderingSimulation.RandomOptions(42, 500);
