@@ -30,7 +30,11 @@ internal static class MetadataKeys
     public static string OwnersOf(string volume) => Owners + CheckSegment(volume) + "/";
 
     // Fixed-width decimal so key order equals sub-unit order in range reads.
-    public static string Owner(string volume, int subunit) => OwnersOf(volume) + subunit.ToString("D8", System.Globalization.CultureInfo.InvariantCulture);
+    public static string Owner(string volume, int subunit)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(subunit);
+        return OwnersOf(volume) + subunit.ToString("D8", System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     /// <summary>A path segment must be non-empty and must not contain '/' (it would alias another key).</summary>
     public static string CheckSegment(string segment)
