@@ -19,6 +19,7 @@ internal sealed class PredecessorChainNode : ISimulatedNode
     // in flight at a time, so a table shared by the simulated nodes models the piggyback exactly.
     private readonly Dictionary<RequestId, List<(RequestId Before, NodeId At)>> _carried;
     private readonly Dictionary<RequestId, ReadOnlyMemory<NodeId>> _known = [];
+    private readonly Dictionary<RequestId, ReadOnlyMemory<NodeId>> _knownForever = [];
     private readonly HashSet<RequestId> _hasData = [];
     private readonly HashSet<RequestId> _placed = [];
     private readonly List<RequestId> _history = [];
@@ -131,6 +132,4 @@ internal sealed class PredecessorChainNode : ISimulatedNode
             _transport.Send(set[index + 1], OrderingMessage.Token(request, origin, nodes, 0));
         }
     }
-
-    private readonly Dictionary<RequestId, ReadOnlyMemory<NodeId>> _knownForever = [];
 }
