@@ -67,7 +67,7 @@ public sealed class EtcdServer : IAsyncLifetime
     public async Task StartAsync()
     {
         string binary = FindEtcd() ?? throw new InvalidOperationException(
-            "etcd is not installed (looked for /usr/bin/etcd and etcd on PATH): install the Debian package etcd-server (./test.sh does) to run the etcd metadata-store tests");
+            "etcd is not installed (looked at $TESSERA_ETCD, /usr/bin/etcd and etcd on PATH): install the Debian package etcd-server (./test.sh does) to run the etcd metadata-store tests");
         string client = Endpoint;
         string peer = $"http://127.0.0.1:{_peerPort}";
         var info = new ProcessStartInfo(binary)
@@ -144,6 +144,12 @@ public sealed class EtcdServer : IAsyncLifetime
 
     private static string? FindEtcd()
     {
+        // TESSERA_ETCD names the binary explicitly (and lets the "not installed" path be checked).
+        if (Environment.GetEnvironmentVariable("TESSERA_ETCD") is { Length: > 0 } explicitPath)
+        {
+            return File.Exists(explicitPath) ? explicitPath : null;
+        }
+
         if (File.Exists("/usr/bin/etcd"))
         {
             return "/usr/bin/etcd";
