@@ -34,7 +34,8 @@ public sealed class LocalLuContext : ILuContext
             {
                 SavedMode = saved.SavedMode,
                 CurrentMode = saved.SavedMode,
-                PersistentReservations = saved.PersistentReservations ?? PersistentReservationState.Empty,
+                // SPC-5 6.16.2: PRgeneration is zero after power on, whatever APTPL kept.
+                PersistentReservations = (saved.PersistentReservations ?? PersistentReservationState.Empty) with { Generation = 0 },
             };
         }
     }

@@ -27,6 +27,8 @@ internal static class CommandTable
         Add(Reserve.Release6);
         Add(Reserve.Reserve10);
         Add(Reserve.Release10);
+        foreach (var c in PersistentReserveIn.Commands) Add(c);
+        foreach (var c in PersistentReserveOut.Commands) Add(c);
         // SBC-4
         Add(ReadCapacity.ReadCapacity10);
         Add(ReadCapacity.ReadCapacity16);

@@ -142,6 +142,13 @@ public sealed class LogicalUnit
             task.ReservationConflict();
             return;
         }
+        // SPC-5 5.14.3 / SBC-4 4.17: persistent reservation conflicts by command class.
+        if (command is not null && state.PersistentReservations.Reservation is not null
+            && PersistentReservationAccess.Conflicts(task.Cdb, state.PersistentReservations, task.Nexus))
+        {
+            task.ReservationConflict();
+            return;
+        }
         await RunAsync(task, state, command, lookup).ConfigureAwait(false);
     }
 

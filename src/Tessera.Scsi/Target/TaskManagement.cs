@@ -82,8 +82,7 @@ internal static class TaskManagement
         await lu.Context.ChangeAsync(s =>
         {
             s = LuStateChanges.Reset(s, ua);
-            if (powerOn && !s.PersistentReservations.Aptpl && !s.PersistentReservations.IsEmpty)
-                s = s with { PersistentReservations = PersistentReservationState.Empty };
+            if (powerOn) s = PersistentReservationChanges.PowerOn(s);
             return (s, true);
         }).ConfigureAwait(false);
     }
