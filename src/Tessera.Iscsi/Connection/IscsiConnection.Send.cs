@@ -1,14 +1,14 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
+using Tessera.Iscsi.Buffers;
 using Tessera.Iscsi.Protocol;
 
 namespace Tessera.Iscsi.Connection;
 
 internal sealed partial class IscsiConnection
 {
-    private readonly List<ArraySegment<byte>> _sendSegments = new(16);
+    private readonly SocketSender _sender = new();
 
     /// <summary>Drains the output pipe into the socket, gathering segments into one send.</summary>
     private async Task SendLoopAsync()
@@ -33,18 +33,11 @@ internal sealed partial class IscsiConnection
                     }
                     else
                     {
-                        _sendSegments.Clear();
-                        foreach (var segment in buffer)
+                        ReadOnlySequence<byte> rest = buffer;
+                        while (!rest.IsEmpty)
                         {
-                            if (!MemoryMarshal.TryGetArray(segment, out var array)) throw new InvalidOperationException("pipe memory without array");
-                            _sendSegments.Add(array);
-                        }
-                        long remaining = buffer.Length;
-                        while (remaining > 0)
-                        {
-                            int sent = await _socket.SendAsync(_sendSegments, SocketFlags.None).ConfigureAwait(false);
-                            remaining -= sent;
-                            if (remaining > 0) TrimSent(sent);
+                            int sent = await _sender.SendAsync(_socket, rest).ConfigureAwait(false);
+                            rest = rest.Slice(sent);
                         }
                     }
                 }
@@ -59,24 +52,7 @@ internal sealed partial class IscsiConnection
         finally
         {
             await reader.CompleteAsync().ConfigureAwait(false);
-        }
-    }
-
-    private void TrimSent(int sent)
-    {
-        while (sent > 0)
-        {
-            var s = _sendSegments[0];
-            if (sent >= s.Count)
-            {
-                sent -= s.Count;
-                _sendSegments.RemoveAt(0);
-            }
-            else
-            {
-                _sendSegments[0] = s.Slice(sent);
-                sent = 0;
-            }
+            _sender.Dispose();
         }
     }
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Tessera.Iscsi.Buffers;
 using Tessera.Iscsi.Login;
 using Tessera.Iscsi.Protocol;
 using Tessera.Iscsi.Session;
@@ -51,11 +52,11 @@ internal sealed partial class IscsiConnection
         _limits = server.Options.Limits;
         _log = server.Logger;
         _input = PipeReader.Create(new NetworkStream(socket, ownsSocket: false),
-            new StreamPipeReaderOptions(bufferSize: 256 * 1024, minimumReadSize: 64 * 1024));
+            new StreamPipeReaderOptions(pool: BlockMemoryPool.Shared, bufferSize: BlockMemoryPool.BlockSize, minimumReadSize: 16 * 1024));
         // No writer back-pressure: the CmdSN window bounds what can be queued, and flushing
         // must complete synchronously under the output lock.
-        _outputPipe = new Pipe(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0,
-            minimumSegmentSize: 64 * 1024, useSynchronizationContext: false));
+        _outputPipe = new Pipe(new PipeOptions(pool: BlockMemoryPool.Shared, pauseWriterThreshold: 0, resumeWriterThreshold: 0,
+            minimumSegmentSize: BlockMemoryPool.BlockSize, useSynchronizationContext: false));
         _output = _outputPipe.Writer;
         _loginState = new LoginState(server.Options.Chap);
     }
