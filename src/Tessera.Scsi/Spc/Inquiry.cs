@@ -114,6 +114,7 @@ internal static class VpdPages
         (0x00, SupportedPages),
         (0x80, UnitSerialNumber),
         (0x83, DeviceIdentification),
+        (ExtendedInquiryData.PageCode, ExtendedInquiryData.Build),
         (0xB0, BlockLimits),
         (0xB1, BlockDeviceCharacteristics),
     ];
@@ -156,14 +157,8 @@ internal static class VpdPages
     {
         var body = new List<byte>(160);
 
-        // NAA IEEE Registered Extended (6h): NAA | company id (24) | 100 bits of the volume UUID.
-        Span<byte> naa = stackalloc byte[16];
-        Span<byte> uuid = stackalloc byte[16];
-        lu.VolumeId.TryWriteBytes(uuid, bigEndian: true, out _);
-        var bits = (UInt128)BinaryPrimitives.ReadUInt64BigEndian(uuid) << 64 | BinaryPrimitives.ReadUInt64BigEndian(uuid[8..]);
-        var value = (UInt128)6 << 124 | (UInt128)NaaCompanyId << 100 | bits >> 28;
-        BinaryPrimitives.WriteUInt64BigEndian(naa, (ulong)(value >> 64));
-        BinaryPrimitives.WriteUInt64BigEndian(naa[8..], (ulong)value);
+        Span<byte> naa = stackalloc byte[NaaDesignatorLength];
+        WriteNaaDesignator(lu.VolumeId, naa);
         Designator(body, codeSet: 1, piv: false, association: 0, type: 3, naa);
 
         // T10 vendor ID based (1h): vendor + full UUID.
@@ -190,6 +185,22 @@ internal static class VpdPages
         var d = Page(0x83, body.Count);
         body.CopyTo(d, 4);
         return d;
+    }
+
+    internal const int NaaDesignatorLength = 16;
+
+    /// <summary>
+    /// NAA IEEE Registered Extended (6h): NAA | company id (24) | 100 bits of the volume UUID. Also what
+    /// EXTENDED COPY matches Identification CSCD descriptors against.
+    /// </summary>
+    internal static void WriteNaaDesignator(Guid volumeId, Span<byte> naa)
+    {
+        Span<byte> uuid = stackalloc byte[16];
+        volumeId.TryWriteBytes(uuid, bigEndian: true, out _);
+        var bits = (UInt128)BinaryPrimitives.ReadUInt64BigEndian(uuid) << 64 | BinaryPrimitives.ReadUInt64BigEndian(uuid[8..]);
+        var value = (UInt128)6 << 124 | (UInt128)NaaCompanyId << 100 | bits >> 28;
+        BinaryPrimitives.WriteUInt64BigEndian(naa, (ulong)(value >> 64));
+        BinaryPrimitives.WriteUInt64BigEndian(naa[8..], (ulong)value);
     }
 
     // SPC-5 7.7.6.1: PROTOCOL IDENTIFIER (5h iSCSI) is meaningful only with PIV = 1.

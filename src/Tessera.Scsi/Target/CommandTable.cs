@@ -29,6 +29,12 @@ internal static class CommandTable
         Add(Reserve.Release10);
         foreach (var c in PersistentReserveIn.Commands) Add(c);
         foreach (var c in PersistentReserveOut.Commands) Add(c);
+        Add(ReportTargetPortGroups.Command);
+        Add(ReportSupportedOperationCodes.Command);
+        Add(ReportSupportedTaskManagementFunctions.Command);
+        Add(ExtendedCopy.Command);
+        Add(ReceiveCopyResults.CopyStatus);
+        Add(ReceiveCopyResults.OperatingParameters);
         // SBC-4
         Add(ReadCapacity.ReadCapacity10);
         Add(ReadCapacity.ReadCapacity16);

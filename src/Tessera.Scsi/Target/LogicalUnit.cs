@@ -62,6 +62,9 @@ public sealed class LogicalUnit
 
     internal TaskSet Tasks { get; } = new();
 
+    /// <summary>The copy manager of this LU: EXTENDED COPY operations and their held results.</summary>
+    internal CopyManager Copies { get; } = new();
+
     /// <summary>True when writes must fail with DATA PROTECT: read-only store or SWP set (SPC-5 7.5.10).</summary>
     internal bool IsWriteProtected(LuState state) => Store.IsReadOnly || state.CurrentMode.SoftwareWriteProtect;
 
@@ -114,6 +117,13 @@ public sealed class LogicalUnit
         if (field >= 0)
         {
             task.InvalidFieldInCdb(state, field, bit);
+            return ValueTask.CompletedTask;
+        }
+        // SBC-4 4.x: every command that modifies the medium fails on a write-protected LU (read-only
+        // volume or SWP), after the CDB itself was found valid.
+        if ((command.Flags & CommandFlags.WritesMedium) != 0 && IsWriteProtected(state))
+        {
+            task.WriteProtected(state);
             return ValueTask.CompletedTask;
         }
         return command.Handler(this, task, state);

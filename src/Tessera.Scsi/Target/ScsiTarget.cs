@@ -132,6 +132,7 @@ public sealed class ScsiTarget : IScsiTarget
             if (lu is null) continue;
             foreach (var t in lu.Tasks.Snapshot(nexus)) lu.Tasks.Abort(t);
             Apply(lu.Context, s => LuStateChanges.LoseNexus(s, key));
+            lu.Copies.Forget(key);
         }
     }
 

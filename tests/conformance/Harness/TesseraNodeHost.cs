@@ -13,7 +13,7 @@ internal sealed partial class TesseraNodeHost : ITargetHost
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(2);
     private static readonly TimeSpan CliTimeout = TimeSpan.FromMinutes(2);
 
-    private readonly int port = FreePort.Next();
+    private int port = FreePort.Next();
     private readonly string dataDirectory = Directory.CreateTempSubdirectory("tessera-conformance-").FullName;
     private readonly StringBuilder history = new();
     private readonly List<string> volumes = [];
@@ -93,6 +93,28 @@ internal sealed partial class TesseraNodeHost : ITargetHost
             await node.DisposeAsync();
         }
 
+        // The port stays fixed once the node has served (restarts keep the URL); before that,
+        // losing the race for a free port to another process just means trying another one.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await StartOnceAsync(cancellationToken);
+                return;
+            }
+            catch (InvalidOperationException) when (lunUrl is null && attempt < 3 && node is { HasExited: true } &&
+                                                    node.Log.Contains("in use", StringComparison.OrdinalIgnoreCase))
+            {
+                history.Append(node.Log);
+                await node.DisposeAsync();
+                node = null;
+                port = FreePort.Next();
+            }
+        }
+    }
+
+    private async Task StartOnceAsync(CancellationToken cancellationToken)
+    {
         var launcher = await TesseraBinary.LocateAsync(cancellationToken);
         node = ChildProcess.Start(
             "tessera up",
@@ -102,7 +124,7 @@ internal sealed partial class TesseraNodeHost : ITargetHost
         var pattern = new Regex($@"iscsi://127\.0\.0\.1:{port}/[^\s/]+/\d+");
         var match = await node.WaitForLineAsync(pattern, StartTimeout, cancellationToken);
         var urls = pattern.Matches(node.Log).Select(m => m.Value).Distinct().ToList();
-        lunUrl = urls.FirstOrDefault(u => u.EndsWith("/0", StringComparison.Ordinal)) ?? match.Value;
+        var url = urls.FirstOrDefault(u => u.EndsWith("/0", StringComparison.Ordinal)) ?? match.Value;
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(StartTimeout);
@@ -115,6 +137,8 @@ internal sealed partial class TesseraNodeHost : ITargetHost
 
             await Task.Delay(100, deadline.Token);
         }
+
+        lunUrl = url;
     }
 
     public void KillHard() => node?.KillHard();
