@@ -30,6 +30,12 @@ public interface IBlockStore
     /// <summary>True when the volume is write-protected (SBC-4 4.x, DATA PROTECT).</summary>
     bool IsReadOnly { get; }
 
+    /// <summary>
+    /// Blocks per allocation unit: UNMAP gives space back only for whole units (VPD B0h OPTIMAL UNMAP
+    /// GRANULARITY, SBC-4 6.6.4). Added with a default so existing stores keep compiling.
+    /// </summary>
+    int UnmapGranularityBlocks => 1;
+
     /// <summary>Reads whole blocks; unwritten or unmapped blocks read as zeros.</summary>
     ValueTask ReadAsync(long lba, Memory<byte> destination, CancellationToken cancellationToken = default);
 

@@ -17,6 +17,7 @@ public sealed record LuState
     private ImmutableSortedDictionary<string, ImmutableArray<UnitAttention>> _unitAttentions = ImmutableSortedDictionary<string, ImmutableArray<UnitAttention>>.Empty;
     private string? _scsi2Reservation;
     private PersistentReservationState _persistentReservations = PersistentReservationState.Empty;
+    private SanitizeState? _sanitize;
     private bool _quiet = true;
 
     /// <summary>A freshly powered-on LU: no nexuses, default mode pages.</summary>
@@ -57,6 +58,13 @@ public sealed record LuState
 
     public AluaState Alua { get; init; } = AluaState.Default;
 
+    /// <summary>SBC-4 4.11 sanitize in progress or failed (null: neither); see <see cref="SanitizeState"/>.</summary>
+    public SanitizeState? Sanitize
+    {
+        get => _sanitize;
+        init { _sanitize = value; Recompute(); }
+    }
+
     /// <summary>
     /// True when no attached nexus has a unit attention pending and no reservation of any kind
     /// exists: the I/O path then skips every context check with this one field read. Conditions
@@ -73,7 +81,7 @@ public sealed record LuState
         {
             if (_nexuses.Contains(key)) { pending = true; break; }
         }
-        _quiet = !pending && _scsi2Reservation is null && _persistentReservations.IsEmpty;
+        _quiet = !pending && _scsi2Reservation is null && _persistentReservations.IsEmpty && _sanitize is null;
     }
 
     /// <summary>The oldest unit attention pending for the nexus, if any.</summary>

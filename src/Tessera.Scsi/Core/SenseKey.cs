@@ -21,6 +21,7 @@ internal enum SenseKey : byte
 internal static class Asc
 {
     public const ushort NoAdditionalSenseInformation = 0x0000;
+    public const ushort LogicalUnitNotReadySanitizeInProgress = 0x041B;
     public const ushort WriteError = 0x0C00;
     public const ushort InvalidFieldInCommandInformationUnit = 0x0E03;
     public const ushort UnrecoveredReadError = 0x1100;
@@ -33,6 +34,7 @@ internal static class Asc
     public const ushort InvalidFieldInParameterList = 0x2600;
     public const ushort ParameterNotSupported = 0x2601;
     public const ushort WriteProtected = 0x2700;
+    public const ushort SanitizeCommandFailed = 0x3103;
     public const ushort SavingParametersNotSupported = 0x3900;
     public const ushort InternalTargetFailure = 0x4400;
 }

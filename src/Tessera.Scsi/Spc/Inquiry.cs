@@ -117,6 +117,7 @@ internal static class VpdPages
         (ExtendedInquiryData.PageCode, ExtendedInquiryData.Build),
         (0xB0, BlockLimits),
         (0xB1, BlockDeviceCharacteristics),
+        (0xB2, (lu, nexus) => BlockLimitsFields.LogicalBlockProvisioningPage()),
     ];
 
     public static byte[]? Build(LogicalUnit lu, ItNexus nexus, byte code)
@@ -223,7 +224,7 @@ internal static class VpdPages
         return d;
     }
 
-    // SBC-4 6.6.4 Block Limits. UNMAP, WRITE SAME and atomic fields stay zero until those commands exist.
+    // SBC-4 6.6.4 Block Limits.
     private static byte[] BlockLimits(LogicalUnit lu, ItNexus nexus)
     {
         var d = Page(0xB0, 0x3C);
@@ -232,6 +233,7 @@ internal static class VpdPages
         BinaryPrimitives.WriteUInt16BigEndian(s[6..], (ushort)Math.Max(1, 4096 / bs));            // OPTIMAL TRANSFER LENGTH GRANULARITY
         BinaryPrimitives.WriteUInt32BigEndian(s[8..], (uint)lu.MaximumTransferBlocks);              // MAXIMUM TRANSFER LENGTH
         BinaryPrimitives.WriteUInt32BigEndian(s[12..], (uint)Math.Min(lu.MaximumTransferBlocks, (1 << 20) / bs)); // OPTIMAL TRANSFER LENGTH
+        BlockLimitsFields.Fill(s, lu); // COMPARE AND WRITE, PREFETCH, UNMAP, WRITE SAME and atomic fields (Sbc/)
         return d;
     }
 
@@ -240,6 +242,9 @@ internal static class VpdPages
     {
         var d = Page(0xB1, 0x3C);
         BinaryPrimitives.WriteUInt16BigEndian(d.AsSpan(4), 0x0001); // MEDIUM ROTATION RATE: non-rotating
+        // WABEREQ/WACEREQ 01b: reads after a block/crypto erase sanitize complete GOOD (deallocated blocks read zeros).
+        if (CommandTable.Supports(Sanitize.Opcode, Sanitize.BlockEraseAction)) d[7] |= 0x40;
+        if (CommandTable.Supports(Sanitize.Opcode, Sanitize.CryptographicEraseAction)) d[7] |= 0x10;
         return d;
     }
 }

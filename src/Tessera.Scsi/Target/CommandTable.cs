@@ -43,6 +43,19 @@ internal static class CommandTable
         foreach (var c in WriteAndVerify.Commands) Add(c);
         Add(SynchronizeCache.SynchronizeCache10);
         Add(SynchronizeCache.SynchronizeCache16);
+        Add(Unmap.Command);
+        Add(WriteSame.WriteSame10);
+        Add(WriteSame.WriteSame16);
+        Add(GetLbaStatus.Command);
+        Add(CompareAndWrite.Command);
+        Add(WriteAtomic.WriteAtomic16);
+        Add(OrWrite.OrWrite16);
+        Add(PreFetch.PreFetch10);
+        Add(PreFetch.PreFetch16);
+        foreach (var c in Sanitize.Commands) Add(c);
+        Add(ReadDefectData.ReadDefectData10);
+        Add(ReadDefectData.ReadDefectData12);
+        Add(StartStopUnit.Command);
     }
 
     private static void Add(CommandDescriptor d)

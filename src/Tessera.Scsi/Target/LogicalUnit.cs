@@ -135,6 +135,8 @@ public sealed class LogicalUnit
     /// </summary>
     private async ValueTask CheckConditionsThenRunAsync(ScsiTask task, LuState state, CommandDescriptor? command, CommandTable.LookupResult lookup)
     {
+        // SBC-4 4.11.2: a sanitize in progress (or failed) refuses commands before unit attentions are reported.
+        if (state.Sanitize is not null && Sanitize.TryRefuse(this, task, state, command)) return;
         string key = task.Nexus.Key;
         if ((command is null || !command.IgnoresUnitAttention) && state.TryPeekUnitAttention(key, out _))
         {

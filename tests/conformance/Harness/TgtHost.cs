@@ -113,6 +113,12 @@ internal sealed class TgtHost : ITargetHost
             await daemon.DisposeAsync();
         }
 
+        // A killed tgtd leaves its mgmt socket and lock file behind.
+        foreach (var leftover in new[] { "", ".lock" }.Select(suffix => $"/var/run/tgtd/socket.{ControlPort}{suffix}"))
+        {
+            File.Delete(leftover);
+        }
+
         try
         {
             Directory.Delete(dataDirectory, recursive: true);
