@@ -74,7 +74,7 @@ internal static class Inquiry
         // TPGS: 01b (implicit ALUA) as soon as REPORT TARGET PORT GROUPS exists; 3PC once EXTENDED COPY does.
         byte b5 = 0;
         if (CommandTable.Supports(0xA3, 0x0A)) b5 |= 0x10;
-        if (CommandTable.Supports(0x83)) b5 |= 0x08;
+        if (CommandTable.Supports(0x83, 0x00)) b5 |= 0x08; // EXTENDED COPY (LID1): THIRD-PARTY COPY OUT service action 00h
         d[5] = b5;
         d[6] = 0x00;
         d[7] = 0x02;                  // CMDQUE = 1
