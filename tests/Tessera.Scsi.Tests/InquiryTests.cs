@@ -20,7 +20,8 @@ public class InquiryTests
         Assert.Equal(0, d[3] & 0xC0);           // no AERC/TRMTSK
         Assert.Equal(d.Length - 5, d[4]);       // ADDITIONAL LENGTH
         Assert.Equal(0x02, d[7] & 0x02);        // CMDQUE
-        Assert.Equal(0, d[5] & 0x30);           // TPGS 00b until REPORT TARGET PORT GROUPS exists
+        Assert.Equal(0x10, d[5] & 0x30);        // TPGS 01b: implicit ALUA (REPORT TARGET PORT GROUPS)
+        Assert.Equal(0x08, d[5] & 0x08);        // 3PC: EXTENDED COPY
         Assert.Equal("TESSERA ", Encoding.ASCII.GetString(d, 8, 8));
         Assert.Equal("Tessera volume  ", Encoding.ASCII.GetString(d, 16, 16));
         var versions = Enumerable.Range(0, 8).Select(i => BinaryPrimitives.ReadUInt16BigEndian(d.AsSpan(58 + 2 * i))).ToArray();
@@ -51,7 +52,8 @@ public class InquiryTests
         var h = new Harness();
         var d = Harness.DataIn(h.Run(Cdb.Inquiry(true, 0x00), dataIn: 255));
         var pages = d.AsSpan(4, BinaryPrimitives.ReadUInt16BigEndian(d.AsSpan(2))).ToArray();
-        Assert.Equal(new byte[] { 0x00, 0x80, 0x83, 0xB0, 0xB1 }, pages);
+        Assert.Equal(pages.Order().ToArray(), pages);
+        foreach (var mandatory in new byte[] { 0x00, 0x80, 0x83, 0x86, 0xB0, 0xB1 }) Assert.Contains(mandatory, pages);
         foreach (var p in pages)
         {
             var page = h.Run(Cdb.Inquiry(true, p), dataIn: 255);
