@@ -268,4 +268,15 @@ public sealed class EmbeddedPersistenceTests : IDisposable
         stop.Cancel();
         await cancelled.WaitAsync(TimeSpan.FromSeconds(10)); // cancellation ends the loop quietly
     }
+
+    [Fact]
+    public async Task Disposing_the_store_ends_watches_with_an_error_and_refuses_calls()
+    {
+        var store = Open();
+        await using var events = store.WatchAsync("/", 0).GetAsyncEnumerator();
+        var next = events.MoveNextAsync().AsTask();
+        await store.DisposeAsync();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => next);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.GetAsync("/x"));
+    }
 }

@@ -26,12 +26,28 @@ public sealed class EtcdSpecificTests(EtcdServer etcd) : IClassFixture<EtcdServe
 
         var next = events.MoveNextAsync().AsTask();
         await etcd.RestartAsync(); // kill -9, same data directory and ports
-        long r2 = await store.PutAsync("/rw/b", B("after"));
+        long r2 = await RetryAsync(() => store.PutAsync("/rw/b", B("after")));
         Assert.True(await next.WaitAsync(Wait));
         Assert.Equal(("/rw/b", r2, "after"), (events.Current.Key, events.Current.Revision, S(events.Current.Value)));
         long r3 = (await store.DeleteAsync("/rw/a")).Revision;
         Assert.True(await events.MoveNextAsync().AsTask().WaitAsync(Wait));
         Assert.Equal((WatchEventType.Delete, r3), (events.Current.Type, events.Current.Revision));
+    }
+
+    /// <summary>A unary call right after a restart may hit the dead connection once; callers retry.</summary>
+    private static async Task<T> RetryAsync<T>(Func<Task<T>> call)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (MetadataStoreException) when (attempt < 20)
+            {
+                await Task.Delay(100);
+            }
+        }
     }
 
     [Fact]

@@ -338,4 +338,35 @@ public abstract partial class MetadataStoreContract : IAsyncLifetime
             Assert.All(results.Where(r => !r.Succeeded), r => Assert.Equal(round + 1, r.Responses[0][0].Version));
         }
     }
+
+    [Fact]
+    public async Task Watch_sees_every_commit_of_concurrent_writers_once_in_revision_order()
+    {
+        const int writers = 4;
+        const int perWriter = 40;
+        long start = (await Store.GetRangeAsync("/")).Revision + 1;
+        await using var events = Store.WatchAsync("/cw/", start).GetAsyncEnumerator();
+        var pending = TakeAsync(events, writers * perWriter);
+        var revisions = await Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
+        {
+            var mine = new List<long>();
+            for (int i = 0; i < perWriter; i++)
+            {
+                mine.Add(await Store.PutAsync($"/cw/{w}", B(i.ToString())));
+            }
+
+            return mine;
+        })));
+        var seen = await pending;
+
+        // Each writer's own revisions increase; together they are exactly the watched revisions.
+        Assert.All(revisions, r => Assert.True(r.SequenceEqual(r.Order())));
+        var committed = revisions.SelectMany(r => r).Order().ToList();
+        Assert.Equal(committed, seen.Select(e => e.Revision));
+        Assert.Equal(committed.Count, committed.Distinct().Count());
+        for (int w = 0; w < writers; w++)
+        {
+            Assert.Equal(Enumerable.Range(0, perWriter).Select(i => i.ToString()), seen.Where(e => e.Key == $"/cw/{w}").Select(e => S(e.Value)));
+        }
+    }
 }

@@ -143,10 +143,11 @@ internal sealed class EtcdMetadataStore : IMetadataStore
             long ttl = call.ResponseStream.Current.TTL;
             return ttl <= 0 ? null : TimeSpan.FromSeconds(ttl);
         }
-        catch (RpcException e)
+        catch (Exception e) when (e is RpcException or HttpRequestException or IOException or NotSupportedException or InvalidOperationException or OperationCanceledException)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            throw new MetadataStoreException($"etcd keep-alive failed: {e.Status.Detail}", e);
+            // Includes our own request timeout: no answer in time is a failed renewal.
+            throw new MetadataStoreException($"etcd keep-alive failed: {e.Message}", e);
         }
     }
 
@@ -257,9 +258,10 @@ internal sealed class EtcdMetadataStore : IMetadataStore
                         }
                     }
                 }
-                catch (RpcException) when (!token.IsCancellationRequested)
+                catch (Exception e) when (e is not MetadataStoreException && !token.IsCancellationRequested)
                 {
-                    // Connection lost or etcd restarting: resume from `next` after a pause.
+                    // Connection lost or etcd restarting (RpcException, or a transport exception from
+                    // the HTTP/2 stack): resume from `next` after a pause.
                 }
 
                 await Task.Delay(_options.ReconnectDelay, token).ConfigureAwait(false);
@@ -301,6 +303,11 @@ internal sealed class EtcdMetadataStore : IMetadataStore
         catch (RpcException e)
         {
             throw new MetadataStoreException($"etcd call failed: {e.StatusCode} {e.Status.Detail}", e);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or NotSupportedException or InvalidOperationException)
+        {
+            // Transport failures below gRPC (connection torn down mid-call) are store failures too.
+            throw new MetadataStoreException($"etcd call failed: {e.Message}", e);
         }
     }
 

@@ -88,8 +88,9 @@ internal sealed class NodeRegistration : IAsyncDisposable
         {
             await _store.KeepAliveAsync(LeaseId, _stop.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is MetadataStoreException or ObjectDisposedException)
+        catch (Exception e)
         {
+            // Whatever stopped the renewals, this incarnation can no longer count on its lease.
             _lost.TrySetResult(e);
         }
     }
@@ -111,7 +112,7 @@ internal sealed class NodeRegistration : IAsyncDisposable
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
         }
-        catch (Exception e) when (e is MetadataStoreException or ObjectDisposedException)
+        catch (Exception e)
         {
             _lost.TrySetResult(e);
         }
