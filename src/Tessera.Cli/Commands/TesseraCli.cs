@@ -35,7 +35,7 @@ internal static class TesseraCli
         }
         try
         {
-            return await result.InvokeAsync().ConfigureAwait(false);
+            return await result.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
         }
         catch (UsageException ex)
         {
