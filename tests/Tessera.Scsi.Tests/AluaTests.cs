@@ -134,4 +134,42 @@ public class AluaTests
         var s = Sense.Of(h.Run(c, dataOut: new byte[12]));
         Assert.Equal(Asc.InvalidCommandOperationCode, s.AscAscq);
     }
+
+    [Fact]
+    public async Task PortOfAnUnavailableGroupRefusesAllButDiscovery()
+    {
+        var h = new Harness();
+        Assert.True(h.Context.Current.IsQuiet);
+        var other = new ItNexus("iqn.1994-05.com.redhat:c", 0x23d000000003, RelativeTargetPortId: 2, TargetPortGroupId: 2);
+        h.Target.NexusAttached(other);
+        h.ClearUnitAttentions(other);
+        await h.Context.ChangeAsync(s => (s with { Alua = s.Alua.WithGroup(1, [1]).WithGroup(2, [2]).MarkUnavailable(2) }, true));
+        Assert.False(h.Context.Current.IsQuiet);
+
+        var s1 = Sense.Of(h.Run(other, Cdb.TestUnitReady()));
+        Assert.Equal((byte)SenseKey.NotReady, s1.Key);
+        Assert.Equal(AluaAccess.NotAccessibleUnavailable, s1.AscAscq);
+        Assert.Equal(AluaAccess.NotAccessibleUnavailable, Sense.Of(h.Run(other, Cdb.Block(0x28, 0, 1), dataIn: 512)).AscAscq);
+        Assert.Equal(AluaAccess.NotAccessibleUnavailable, Sense.Of(h.Run(other, Cdb.Block(0x2A, 0, 1), dataOut: new byte[512])).AscAscq);
+        Assert.Equal(0, h.Store.Writes);
+        Assert.Equal(ScsiStatus.Good, h.Run(other, Cdb.Inquiry(), dataIn: 96).Status);
+        Assert.Equal(ScsiStatus.Good, h.Run(other, Cdb.ReportLuns(), dataIn: 4096).Status);
+        Assert.Equal(ScsiStatus.Good, h.Run(other, SpcCdb.ReportTargetPortGroups(), dataIn: 1024).Status);
+        Assert.Equal(ScsiStatus.Good, h.Run(other, SpcCdb.ReportSupportedOpcodes(), dataIn: 65535).Status);
+
+        // the active group's port is unaffected
+        Assert.Equal(ScsiStatus.Good, h.Run(Harness.NexusA, Cdb.Block(0x2A, 0, 1), dataOut: new byte[512]).Status);
+
+        // standby also allows MODE SENSE; transitioning does not
+        await h.Context.ChangeAsync(s => (s with { Alua = s.Alua.WithGroup(2, [2], AsymmetricAccessState.Standby) }, true));
+        Assert.Equal(ScsiStatus.Good, h.Run(other, Cdb.ModeSense6(0x3F), dataIn: 255).Status);
+        Assert.Equal(AluaAccess.NotAccessibleStandby, Sense.Of(h.Run(other, Cdb.Block(0x28, 0, 1), dataIn: 512)).AscAscq);
+        await h.Context.ChangeAsync(s => (s with { Alua = s.Alua.WithGroup(2, [2], AsymmetricAccessState.Transitioning) }, true));
+        Assert.Equal(AluaAccess.NotAccessibleTransitioning, Sense.Of(h.Run(other, Cdb.ModeSense6(0x3F), dataIn: 255)).AscAscq);
+
+        // back to active: the quiet path returns
+        await h.Context.ChangeAsync(s => (s with { Alua = s.Alua.WithGroup(2, [2]) }, true));
+        Assert.True(h.Context.Current.IsQuiet);
+        Assert.Equal(ScsiStatus.Good, h.Run(other, Cdb.Block(0x28, 0, 1), dataIn: 512).Status);
+    }
 }

@@ -41,8 +41,25 @@ public sealed record AluaState
 {
     public static AluaState Default { get; } = new();
 
+    private ImmutableArray<TargetPortGroupState> _groups = [];
+    private bool _allActive = true;
+
     /// <summary>Known target port groups, ascending id.</summary>
-    public ImmutableArray<TargetPortGroupState> Groups { get; init; } = [];
+    public ImmutableArray<TargetPortGroupState> Groups
+    {
+        get => _groups;
+        init
+        {
+            _groups = value.IsDefault ? [] : value;
+            _allActive = true;
+            foreach (var g in _groups)
+                if (g.State is not (AsymmetricAccessState.ActiveOptimized or AsymmetricAccessState.ActiveNonOptimized)) _allActive = false;
+        }
+    }
+
+    /// <summary>True when every known group is active: commands need no access-state check.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool AllActive => _allActive;
 
     public AsymmetricAccessState StateOf(ushort targetPortGroupId) =>
         Find(targetPortGroupId)?.State ?? AsymmetricAccessState.ActiveOptimized;

@@ -18,6 +18,7 @@ public sealed record LuState
     private string? _scsi2Reservation;
     private PersistentReservationState _persistentReservations = PersistentReservationState.Empty;
     private SanitizeState? _sanitize;
+    private AluaState _alua = AluaState.Default;
     private bool _quiet = true;
 
     /// <summary>A freshly powered-on LU: no nexuses, default mode pages.</summary>
@@ -56,7 +57,12 @@ public sealed record LuState
         init { _persistentReservations = value; Recompute(); }
     }
 
-    public AluaState Alua { get; init; } = AluaState.Default;
+    /// <summary>ALUA target port group states; any group not active takes the LU off the quiet path.</summary>
+    public AluaState Alua
+    {
+        get => _alua;
+        init { _alua = value; Recompute(); }
+    }
 
     /// <summary>SBC-4 4.11 sanitize in progress or failed (null: neither); see <see cref="SanitizeState"/>.</summary>
     public SanitizeState? Sanitize
@@ -81,7 +87,7 @@ public sealed record LuState
         {
             if (_nexuses.Contains(key)) { pending = true; break; }
         }
-        _quiet = !pending && _scsi2Reservation is null && _persistentReservations.IsEmpty && _sanitize is null;
+        _quiet = !pending && _scsi2Reservation is null && _persistentReservations.IsEmpty && _sanitize is null && _alua.AllActive;
     }
 
     /// <summary>The oldest unit attention pending for the nexus, if any.</summary>

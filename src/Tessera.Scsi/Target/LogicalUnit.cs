@@ -148,6 +148,8 @@ public sealed class LogicalUnit
             }
             state = Context.Current;
         }
+        // SPC-5 5.16.2.4: a port whose target port group is not active refuses most commands.
+        if (!state.Alua.AllActive && AluaAccess.TryRefuse(task, state, command)) return;
         if (command is not null && !command.AllowedUnderReservation
             && state.Scsi2Reservation is { } holder && holder != key)
         {
