@@ -27,11 +27,15 @@ internal static class ConformanceSettings
 
     public static bool StrictSkips => Environment.GetEnvironmentVariable(StrictSkipsVariable) == "1";
 
-    /// <summary>A skip a fixed, non-removable disk legitimately reports (PreventAllow, media removal).</summary>
+    /// <summary>
+    /// A skip a fixed, non-removable disk legitimately reports (PreventAllow, media removal), or
+    /// the write-protect suite on a writable LU (the read-only run covers it).
+    /// </summary>
     public static bool IsInapplicableToFixedDisk(CunitTestResult test) =>
         test.Suite == "PreventAllow" ||
         test.Messages.Any(m => m.Contains("[SKIPPED]", StringComparison.Ordinal) &&
-                               m.Contains("not removable", StringComparison.OrdinalIgnoreCase));
+                               (m.Contains("not removable", StringComparison.OrdinalIgnoreCase) ||
+                                (test.Suite == "ReadOnly" && m.Contains("not write-protected", StringComparison.OrdinalIgnoreCase))));
 
     public static bool AllowSanitize => Environment.GetEnvironmentVariable(SanitizeVariable) == "1";
 
