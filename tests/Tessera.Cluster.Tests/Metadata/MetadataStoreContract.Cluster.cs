@@ -234,4 +234,46 @@ public abstract partial class MetadataStoreContract
         await b.DisposeAsync();
         Assert.False((await acks.ReadAsync()).ContainsKey("b"));
     }
+
+    [Fact]
+    public async Task Dead_node_fencer_revokes_a_lapsed_node_so_survivors_can_take_over()
+    {
+        var membership = new ClusterMembership(Store);
+        var a = await membership.RegisterAsync(Node("a"), ShortTtl);
+        await using var b = await membership.RegisterAsync(Node("b"), LongTtl);
+        var fenceA = new EpochFencing(Store, a);
+        var su = new SubunitId("vf", 3);
+        Assert.True((await fenceA.TryAcquireAsync(su, 0)).Acquired);
+
+        // A record left by an incarnation that died before anyone watched is swept on start.
+        await Store.PutAsync(MetadataKeys.Owner("vf", 9), MetadataJson.Serialize(new OwnerRecord("ghost", 1, OwnerState.Held, 1), MetadataJsonContext.Default.OwnerRecord));
+
+        await using var fencer = new DeadNodeFencer(Store, b);
+        var fenced = new TaskCompletionSource<(string Node, long Incarnation, int Revoked)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var ghost = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        fencer.Fenced += (node, incarnation, revoked) =>
+        {
+            if (node == "a")
+            {
+                fenced.TrySetResult((node, incarnation, revoked));
+            }
+            else if (node == "ghost")
+            {
+                ghost.TrySetResult(revoked);
+            }
+        };
+        await fencer.StartAsync();
+        Assert.Equal(1, await ghost.Task.WaitAsync(Wait));
+        Assert.Equal(OwnerState.Held, (await fenceA.GetOwnerAsync(su))!.State); // a is alive: untouched
+
+        await a.AbandonAsync(); // crash: stops renewing
+        await PassTimeAsync(ShortTtl * 3);
+        var result = await fenced.Task.WaitAsync(Wait);
+        Assert.Equal((a.CreateRevision, 1), (result.Incarnation, result.Revoked));
+        var fenceB = new EpochFencing(Store, b);
+        Assert.Equal(new OwnerRecord("a", 2, OwnerState.Revoked, a.CreateRevision), await fenceB.GetOwnerAsync(su));
+        Assert.True((await fenceB.TryAcquireAsync(su, 2)).Acquired);
+        Assert.True((await fenceB.TryAcquireAsync(new SubunitId("vf", 9), 2)).Acquired);
+        await a.DisposeAsync();
+    }
 }
