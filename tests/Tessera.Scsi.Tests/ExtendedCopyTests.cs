@@ -361,4 +361,33 @@ public class ExtendedCopyTests
         var from = SpcCdb.CopyParameters(2, 0, cscds, [SpcCdb.BlockToBlock(1, 0, 4, 0, 100)]);
         Assert.Equal(ScsiStatus.Good, Copy(h, from).Status);
     }
+
+    [Fact]
+    public void ThirdPartyCopyVpdPageDescribesTheCopyManager()
+    {
+        var h = new Harness();
+        var t = h.Run(Cdb.Inquiry(true, 0x8F), dataIn: 255);
+        Assert.Equal(ScsiStatus.Good, t.Status);
+        var d = Harness.DataIn(t);
+        Assert.Equal(0x8F, d[1]);
+        Assert.Equal(d.Length - 4, BinaryPrimitives.ReadUInt16BigEndian(d.AsSpan(2)));
+        var descriptors = new Dictionary<int, byte[]>();
+        for (int at = 4; at < d.Length;)
+        {
+            int length = BinaryPrimitives.ReadUInt16BigEndian(d.AsSpan(at + 2));
+            Assert.Equal(0, length % 4);
+            descriptors[BinaryPrimitives.ReadUInt16BigEndian(d.AsSpan(at))] = d.AsSpan(at + 4, length).ToArray();
+            at += 4 + length;
+        }
+        Assert.Equal(new byte[] { 7, 0x83, 1, 0x00, 0x84, 2, 0x00, 0x03 }, descriptors[0x0001]);
+        Assert.Equal(CopyManager.MaxCscdDescriptors, BinaryPrimitives.ReadUInt16BigEndian(descriptors[0x0004].AsSpan(4)));
+        Assert.Equal(CopyManager.MaxSegmentDescriptors, BinaryPrimitives.ReadUInt16BigEndian(descriptors[0x0004].AsSpan(6)));
+        Assert.Equal((uint)CopyManager.MaxDescriptorListLength, BinaryPrimitives.ReadUInt32BigEndian(descriptors[0x0004].AsSpan(8)));
+        Assert.Equal(new byte[] { 2, 0x02, 0xE4, 0 }, descriptors[0x0008]);
+        Assert.Equal(65535u * 512, BinaryPrimitives.ReadUInt32BigEndian(descriptors[0x8001].AsSpan(8)));
+        Assert.Equal(9, descriptors[0x8001][12]);
+        // listed in the Supported VPD Pages page
+        var supported = Harness.DataIn(h.Run(Cdb.Inquiry(true, 0x00), dataIn: 255));
+        Assert.Contains((byte)0x8F, supported.AsSpan(4).ToArray());
+    }
 }

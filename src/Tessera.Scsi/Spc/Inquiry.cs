@@ -115,6 +115,7 @@ internal static class VpdPages
         (0x80, UnitSerialNumber),
         (0x83, DeviceIdentification),
         (ExtendedInquiryData.PageCode, ExtendedInquiryData.Build),
+        (ThirdPartyCopyVpd.PageCode, ThirdPartyCopyVpd.Build),
         (0xB0, BlockLimits),
         (0xB1, BlockDeviceCharacteristics),
         (0xB2, (lu, nexus) => BlockLimitsFields.LogicalBlockProvisioningPage()),
