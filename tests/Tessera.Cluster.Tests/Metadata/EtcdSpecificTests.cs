@@ -3,6 +3,8 @@ using Etcdserverpb;
 using Grpc.Net.Client;
 using Tessera.Cluster.Metadata;
 using Tessera.Cluster.Metadata.Etcd;
+using Tessera.Cluster.Metadata.Membership;
+using Tessera.Cluster.Metadata.Ownership;
 
 namespace Tessera.Cluster.Tests.Metadata;
 
@@ -86,5 +88,45 @@ public sealed class EtcdSpecificTests(EtcdServer etcd) : IClassFixture<EtcdServe
         await store.RevokeLeaseAsync(lease);
         await Assert.ThrowsAsync<MetadataLeaseLostException>(() => loop.WaitAsync(Wait));
         Assert.Null(await store.GetAsync("/ka/x"));
+    }
+
+    [Fact]
+    public async Task Separate_clients_behave_like_separate_node_processes_through_a_crash_and_take_over()
+    {
+        // Each node has its own connection, as `tessera node --etcd` processes do.
+        var clientA = EtcdMetadataStore.Connect(etcd.Endpoint);
+        await using var clientB = EtcdMetadataStore.Connect(etcd.Endpoint);
+        await clientB.TxnAsync([], [TxnOp.DeletePrefix(MetadataKeys.Root)], []);
+        var a = await new ClusterMembership(clientA).RegisterAsync(new NodeRecord("pa", "127.0.0.1:3260", "127.0.0.1:7000"), TimeSpan.FromSeconds(1));
+        await using var b = await new ClusterMembership(clientB).RegisterAsync(new NodeRecord("pb", "127.0.0.1:3261", "127.0.0.1:7001"), TimeSpan.FromSeconds(30));
+        var su = new SubunitId("multi", 0);
+        var tokenA = (await new EpochFencing(clientA, a).TryAcquireAsync(su, 0)).Token!;
+
+        await using var fencer = new DeadNodeFencer(clientB, b);
+        var fenced = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        fencer.Fenced += (node, _, revoked) =>
+        {
+            if (node == "pa")
+            {
+                fenced.TrySetResult(revoked);
+            }
+        };
+        await fencer.StartAsync();
+
+        // Process A dies: its connection goes away without revoking anything.
+        await a.AbandonAsync();
+        await clientA.DisposeAsync();
+        Assert.Equal(1, await fenced.Task.WaitAsync(Wait));
+
+        var fenceB = new EpochFencing(clientB, b);
+        var takeover = await fenceB.TryAcquireAsync(su, 2);
+        Assert.True(takeover.Acquired);
+        Assert.Equal(3, takeover.Token!.Epoch);
+
+        // A's stale token is refused even from a fresh connection (a restarted process replaying old work).
+        await using var clientA2 = EtcdMetadataStore.Connect(etcd.Endpoint);
+        Assert.False(await new EpochFencing(clientA2, new NodeRegistrationInfo("pa", a.CreateRevision)).TryCommitFencedAsync(tokenA, [TxnOp.Put("/tessera/context/multi/x", B("stale"))]));
+        Assert.Null(await clientB.GetAsync("/tessera/context/multi/x"));
+        await a.DisposeAsync();
     }
 }
