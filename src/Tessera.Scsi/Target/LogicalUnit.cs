@@ -140,7 +140,9 @@ public sealed class LogicalUnit
         string key = task.Nexus.Key;
         if ((command is null || !command.IgnoresUnitAttention) && state.TryPeekUnitAttention(key, out _))
         {
-            var ua = await Context.ChangeAsync(s => LuStateChanges.Dequeue(s, key)).ConfigureAwait(false);
+            // Captured in this block only: a closure over `key` would be allocated on every slow-path command.
+            string dequeueKey = key;
+            var ua = await Context.ChangeAsync(s => LuStateChanges.Dequeue(s, dequeueKey)).ConfigureAwait(false);
             if (ua is { } reported)
             {
                 task.CheckCondition(state, SenseKey.UnitAttention, (ushort)(reported.Asc << 8 | reported.Ascq));

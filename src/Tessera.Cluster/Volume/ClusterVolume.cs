@@ -1,0 +1,77 @@
+using Tessera.Cluster.Ordering;
+
+namespace Tessera.Cluster.Volume;
+
+/// <summary>One volume of an <see cref="InProcessCluster"/>: its layout, ownership, and per-node owners and portal views.</summary>
+internal sealed class ClusterVolume
+{
+    public ClusterVolume(InProcessCluster cluster, VolumeLayout layout)
+    {
+        Layout = layout;
+        Ownership = new InMemoryOwnershipView(layout);
+        var owners = new SubUnitOwner[cluster.NodeCount];
+        for (int i = 0; i < owners.Length; i++)
+        {
+            owners[i] = new SubUnitOwner(new NodeId(i), layout, Ownership, cluster.Chunks, cluster);
+        }
+
+        var mailboxes = new OrderingMailbox[owners.Length];
+        for (int i = 0; i < owners.Length; i++)
+        {
+            mailboxes[i] = owners[i].Ordering;
+        }
+
+        Transport = new InProcessTokenTransport(mailboxes, cluster, cluster.Jitter);
+        foreach (OrderingMailbox mailbox in mailboxes)
+        {
+            mailbox.Connect(Transport);
+        }
+
+        Owners = owners;
+        var channel = new LocalOwnerChannel((node, _) => owners[node.Value], cluster, cluster.Jitter);
+        var views = new DistributedVolume[owners.Length];
+        for (int i = 0; i < views.Length; i++)
+        {
+            views[i] = new DistributedVolume(new NodeId(i), layout, Ownership, channel, cluster.Chunks, cluster);
+        }
+
+        Views = views;
+    }
+
+    public VolumeLayout Layout { get; }
+
+    public InMemoryOwnershipView Ownership { get; }
+
+    public IReadOnlyList<SubUnitOwner> Owners { get; }
+
+    /// <summary>The portal view of node i (any of them serves any LBA).</summary>
+    public IReadOnlyList<DistributedVolume> Views { get; }
+
+    public InProcessTokenTransport Transport { get; }
+
+    /// <summary>
+    /// Parity scrub of every stripe through its current owner (under the stripe lock). Returns the
+    /// stripes that fail their row or diagonal equations, and counts those that could not be checked
+    /// because a column's node is out.
+    /// </summary>
+    public async Task<(List<long> Inconsistent, long Unchecked)> ScrubAsync(CancellationToken cancellationToken = default)
+    {
+        var bad = new List<long>();
+        long skipped = 0;
+        for (long stripe = 0; stripe < Layout.StripeCount; stripe++)
+        {
+            NodeId owner = Ownership.Owner(Layout.SubUnitOf(stripe));
+            bool? consistent = await Owners[owner.Value].ScrubStripeAsync(stripe, cancellationToken).ConfigureAwait(false);
+            if (consistent is null)
+            {
+                skipped++;
+            }
+            else if (consistent == false)
+            {
+                bad.Add(stripe);
+            }
+        }
+
+        return (bad, skipped);
+    }
+}

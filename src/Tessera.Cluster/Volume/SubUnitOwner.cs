@@ -1,0 +1,264 @@
+using System.Buffers;
+using Tessera.Cluster.Ordering;
+
+namespace Tessera.Cluster.Volume;
+
+/// <summary>
+/// A node's owner role for one volume: executes the parts of requests on the sub-units this node
+/// owns. Every part takes the locks of all its stripes in one step (<see cref="StripeLockTable"/>)
+/// and runs the stripe paths of <see cref="StripeEngine"/> under them. Single-owner parts are
+/// applied on arrival; multi-owner parts wait in the <see cref="OrderingMailbox"/> until the token
+/// protocol (C3) applies them, so all owners lock — and therefore write — overlapping requests in
+/// the same order. The epoch a part was routed with is checked when it is applied.
+/// </summary>
+internal sealed class SubUnitOwner
+{
+    private readonly VolumeLayout _layout;
+    private readonly IOwnershipView _ownership;
+    private readonly StripeEngine _engine;
+    private readonly StripeLockTable _locks = new();
+
+    public SubUnitOwner(NodeId self, VolumeLayout layout, IOwnershipView ownership, IChunkChannel chunks, INodeLiveness liveness)
+    {
+        Self = self;
+        _layout = layout;
+        _ownership = ownership;
+        _engine = new StripeEngine(layout, chunks, liveness);
+        Ordering = new OrderingMailbox(self, Apply);
+    }
+
+    public NodeId Self { get; }
+
+    public OrderingMailbox Ordering { get; }
+
+    public StripeLockTable Locks => _locks;
+
+    internal StripeEngine Engine => _engine;
+
+    /// <summary>Test hook: runs with the part's stripe locks held, before a COMPARE AND WRITE compares.</summary>
+    internal Func<OwnerRequest, Task>? BeforeCompareHook { get; set; }
+
+    public ValueTask<int> ExecuteAsync(OwnerRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Volume != _layout.VolumeId)
+        {
+            return ValueTask.FromException<int>(new ArgumentException($"part for volume {request.Volume} sent to the owner of {_layout.VolumeId}", nameof(request)));
+        }
+
+        return request.IsOrdered ? new ValueTask<int>(Ordering.SubmitAsync(request)) : Apply(request);
+    }
+
+    /// <summary>
+    /// Parity scrub of one stripe under its lock: true when every row and diagonal checks, null when
+    /// a column's node is out.
+    /// </summary>
+    public async ValueTask<bool?> ScrubStripeAsync(long stripe, CancellationToken cancellationToken = default)
+    {
+        long[] stripes = [stripe];
+        StripeLockGrant grant = _locks.Enqueue(stripes, 1);
+        try
+        {
+            await grant.WaitAsync().ConfigureAwait(false);
+            return await _engine.IsConsistentAsync(stripe, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _locks.Release(grant);
+        }
+    }
+
+    /// <summary>
+    /// Checks ownership and enqueues the part's stripe locks synchronously (the caller's order is the
+    /// lock order), then runs it.
+    /// </summary>
+    private ValueTask<int> Apply(OwnerRequest request)
+    {
+        long[] stripes;
+        int count;
+        try
+        {
+            count = CheckAndCountStripes(request);
+            stripes = ArrayPool<long>.Shared.Rent(count);
+            int n = 0;
+            foreach (OwnerSegment segment in request.Segments)
+            {
+                long last = _layout.StripeOf(segment.Offset + segment.Length - 1);
+                for (long s = _layout.StripeOf(segment.Offset); s <= last; s++)
+                {
+                    stripes[n++] = s;
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            request.Vote?.Abort(ex);
+            return ValueTask.FromException<int>(ex);
+        }
+
+        StripeLockGrant grant = _locks.Enqueue(stripes, count);
+        return RunAsync(request, grant, stripes);
+    }
+
+    private int CheckAndCountStripes(OwnerRequest request)
+    {
+        long count = 0;
+        foreach (OwnerSegment segment in request.Segments)
+        {
+            long owned = _ownership.Epoch(segment.SubUnit);
+            if (_ownership.Owner(segment.SubUnit) != Self || owned != segment.Epoch)
+            {
+                throw new StaleOwnershipException(segment.SubUnit, segment.Epoch, owned);
+            }
+
+            if (segment.Length <= 0 || segment.Offset < _layout.SubUnitStart(segment.SubUnit) || segment.Offset + segment.Length > _layout.SubUnitEnd(segment.SubUnit))
+            {
+                throw new ArgumentOutOfRangeException(nameof(request), $"segment {segment} is not inside sub-unit {segment.SubUnit}");
+            }
+
+            count += _layout.StripeOf(segment.Offset + segment.Length - 1) - _layout.StripeOf(segment.Offset) + 1;
+        }
+
+        return checked((int)count);
+    }
+
+    private async ValueTask<int> RunAsync(OwnerRequest request, StripeLockGrant grant, long[] stripes)
+    {
+        try
+        {
+            await grant.WaitAsync().ConfigureAwait(false);
+            switch (request.Operation)
+            {
+                case OwnerOperation.Read:
+                    await ReadAsync(request).ConfigureAwait(false);
+                    return -1;
+                case OwnerOperation.Write:
+                case OwnerOperation.Unmap:
+                    await WriteAsync(request).ConfigureAwait(false);
+                    return -1;
+                case OwnerOperation.CompareAndWrite:
+                    return await CompareAndWriteAsync(request).ConfigureAwait(false);
+                default:
+                    throw new ArgumentException($"unknown owner operation {request.Operation}", nameof(request));
+            }
+        }
+        catch (Exception ex)
+        {
+            request.Vote?.Abort(ex);
+            throw;
+        }
+        finally
+        {
+            _locks.Release(grant);
+            ArrayPool<long>.Shared.Return(stripes);
+        }
+    }
+
+    private async ValueTask ReadAsync(OwnerRequest request)
+    {
+        foreach (OwnerSegment segment in request.Segments)
+        {
+            for (long at = segment.Offset, end = segment.Offset + segment.Length; at < end;)
+            {
+                (long stripe, int start, int length) = StripePiece(at, end);
+                Memory<byte> destination = request.Destination.Slice((int)(segment.BufferOffset + (at - segment.Offset)), length);
+                await _engine.ReadAsync(stripe, start, destination, CancellationToken.None).ConfigureAwait(false);
+                at += length;
+            }
+        }
+    }
+
+    private async ValueTask WriteAsync(OwnerRequest request)
+    {
+        bool unmap = request.Operation == OwnerOperation.Unmap;
+        foreach (OwnerSegment segment in request.Segments)
+        {
+            long end = segment.Offset + segment.Length;
+            for (long at = segment.Offset; at < end;)
+            {
+                (long stripe, int start, int length) = StripePiece(at, end);
+                if (unmap && length == _layout.StripeDataSize)
+                {
+                    // A run of whole stripes: one punch per node covers all of them (stripes a node does
+                    // not hold are holes in its chunk file already; all-zero stripes have zero parity).
+                    long run = Math.Min((end - at) / _layout.StripeDataSize, _layout.StripeCount - stripe);
+                    await UnmapStripesAsync(stripe, run).ConfigureAwait(false);
+                    at += run * _layout.StripeDataSize;
+                    continue;
+                }
+
+                ReadOnlyMemory<byte> source = unmap ? default : request.Data.Slice((int)(segment.BufferOffset + (at - segment.Offset)), length);
+                await _engine.WriteAsync(stripe, start, length, source, unmap, request.Flags, CancellationToken.None).ConfigureAwait(false);
+                at += length;
+            }
+        }
+    }
+
+    private async ValueTask UnmapStripesAsync(long firstStripe, long count)
+    {
+        IChunkChannel chunks = _engine.Chunks;
+        for (int node = 0; node < _layout.NodeCount; node++)
+        {
+            var id = new NodeId(node);
+            if (_engine.Liveness.IsUp(id))
+            {
+                await chunks.UnmapStripesAsync(id, _layout.VolumeId, firstStripe, count).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async ValueTask<int> CompareAndWriteAsync(OwnerRequest request)
+    {
+        if (BeforeCompareHook is { } hook)
+        {
+            await hook(request).ConfigureAwait(false);
+        }
+
+        int miscompare = -1;
+        foreach (OwnerSegment segment in request.Segments)
+        {
+            int length = (int)segment.Length;
+            byte[] current = ArrayPool<byte>.Shared.Rent(length);
+            try
+            {
+                for (long at = segment.Offset, end = segment.Offset + segment.Length; at < end;)
+                {
+                    (long stripe, int start, int pieceLength) = StripePiece(at, end);
+                    await _engine.ReadAsync(stripe, start, current.AsMemory((int)(at - segment.Offset), pieceLength), CancellationToken.None).ConfigureAwait(false);
+                    at += pieceLength;
+                }
+
+                int common = request.Compare.Span.Slice((int)segment.BufferOffset, length).CommonPrefixLength(current.AsSpan(0, length));
+                if (common < length)
+                {
+                    int offset = (int)segment.BufferOffset + common;
+                    miscompare = miscompare < 0 ? offset : Math.Min(miscompare, offset);
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(current);
+            }
+        }
+
+        bool commit = request.Vote is { } vote
+            ? await vote.ReportAsync(miscompare).ConfigureAwait(false)
+            : miscompare < 0;
+        if (commit)
+        {
+            await WriteAsync(request).ConfigureAwait(false);
+        }
+
+        return miscompare;
+    }
+
+    /// <summary>The piece of [at, end) inside at's stripe: stripe, offset in its data, length.</summary>
+    private (long Stripe, int Start, int Length) StripePiece(long at, long end)
+    {
+        long stripe = _layout.StripeOf(at);
+        long stripeStart = stripe * _layout.StripeDataSize;
+        int start = (int)(at - stripeStart);
+        int length = (int)Math.Min(end - at, _layout.StripeDataSize - start);
+        return (stripe, start, length);
+    }
+}
