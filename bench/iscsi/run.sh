@@ -16,7 +16,7 @@ usage() {
 usage: bench/iscsi/run.sh [options]
   --count-4k N     requests per 4 KiB row (default 200000)
   --count-1m N     requests per 1 MiB row (default 3000)
-  --runs N         measure each row N times per target, report the best (default 1)
+  --runs N         measure each row N times per target, alternating, report the best (default 1)
   --size S         LU size, qemu-img style suffix (default 2G)
   --dir DIR        where backing data lives (default: a new directory under /var/tmp)
   --only T         run one target only: tgt or tessera
@@ -124,17 +124,21 @@ start_tessera() {
     log "tessera  $TESSERA_URL (data $DIR/tessera)"
 }
 
-# bench URL count depth size write(0|1) -> seconds (best of RUNS)
+# bench URL count depth size write(0|1) -> seconds of one qemu-img bench run ("nan" on error)
 bench() {
-    local url=$1 count=$2 depth=$3 size=$4 write=$5 best="" out seconds
+    local url=$1 count=$2 depth=$3 size=$4 write=$5 out
     local args=(bench -f raw -c "$count" -d "$depth" -s "$size" -t none)
     [ "$write" -eq 1 ] && args+=(-w)
-    for _ in $(seq "$RUNS"); do
-        out=$(qemu-img "${args[@]}" "$url" 2>&1) || { log "qemu-img ${args[*]} $url failed: $out"; echo "nan"; return; }
-        seconds=$(sed -n 's/^Run completed in \([0-9.]*\) seconds\./\1/p' <<<"$out")
-        if [ -z "$best" ] || awk -v a="$seconds" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$seconds; fi
-    done
-    echo "$best"
+    out=$(qemu-img "${args[@]}" "$url" 2>&1) || { log "qemu-img ${args[*]} $url failed: $out"; echo "nan"; return; }
+    sed -n 's/^Run completed in \([0-9.]*\) seconds\./\1/p' <<<"$out"
+}
+
+# min A B -> the smaller time, ignoring empty and nan
+min_time() {
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        if (a == "" || a == "nan") { print b; exit }
+        if (b == "" || b == "nan") { print a; exit }
+        print (b < a ? b : a) }'
 }
 
 [ "$ONLY" = tessera ] || start_tgt
@@ -168,9 +172,12 @@ table=$(
     echo "|---|---:|---:|---:|---:|---:|"
     for row in "${ROWS[@]}"; do
         IFS='|' read -r name count depth size write <<<"$row"
+        # Alternate the targets run by run, so both see the same background load; keep the best.
         t_tgt="" t_tes=""
-        [ -n "$TGT_PID" ] && t_tgt=$(bench "$TGT_URL" "$count" "$depth" "$size" "$write")
-        [ -n "$TESSERA_PID" ] && t_tes=$(bench "$TESSERA_URL" "$count" "$depth" "$size" "$write")
+        for _ in $(seq "$RUNS"); do
+            [ -n "$TGT_PID" ] && t_tgt=$(min_time "$t_tgt" "$(bench "$TGT_URL" "$count" "$depth" "$size" "$write")")
+            [ -n "$TESSERA_PID" ] && t_tes=$(min_time "$t_tes" "$(bench "$TESSERA_URL" "$count" "$depth" "$size" "$write")")
+        done
         ratio=$(awk -v a="$t_tgt" -v b="$t_tes" 'BEGIN {
             if (a == "" || b == "" || a == "nan" || b == "nan" || b <= 0) printf "n/a"; else printf "%.2f", a / b }')
         echo "| $name | $(fmt "$count" "$size" "$t_tgt") | $(fmt "$count" "$size" "$t_tes") | $ratio |"
