@@ -49,7 +49,8 @@ for n in "$COUNT_4K" "$COUNT_1M" "$RUNS"; do
 done
 
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
-SIZE_BYTES=$(numfmt --from=iec "${SIZE%B}")
+SIZE=${SIZE%B}; SIZE=${SIZE%i}                      # accept 2G, 2GB and 2GiB alike
+SIZE_BYTES=$(numfmt --from=iec "$SIZE") || { echo "run.sh: bad --size" >&2; exit 2; }
 [ -n "$DIR" ] || DIR=$(mktemp -d /var/tmp/tessera-bench.XXXXXX)
 mkdir -p "$DIR"
 IQN=iqn.2024-01.dev.tessera.bench:tgt
@@ -109,7 +110,7 @@ start_tessera() {
     else
         launcher=("$ROOT/tessera")
     fi
-    "${launcher[@]}" up --data "$DIR/tessera" --portal "127.0.0.1:$port" --size "${SIZE%B}iB" \
+    "${launcher[@]}" up --data "$DIR/tessera" --portal "127.0.0.1:$port" --size "${SIZE}iB" \
         >"$DIR/tessera.log" 2>&1 &
     TESSERA_PID=$!
     # The wrapper may build first; give it time.
