@@ -18,6 +18,9 @@ internal interface ITargetHost : IAsyncDisposable
     /// <summary>Adds a volume before <see cref="StartAsync"/>; its URL is known once started.</summary>
     Task AddVolumeAsync(string name, long sizeBytes, bool readOnly, CancellationToken cancellationToken);
 
+    /// <summary>Before <see cref="StartAsync"/>: normal sessions must log in with one-way CHAP.</summary>
+    Task RequireChapAsync(string user, string secret, CancellationToken cancellationToken);
+
     /// <summary>URL of a volume added with <see cref="AddVolumeAsync"/>.</summary>
     Task<string> VolumeUrlAsync(string name, CancellationToken cancellationToken);
 

@@ -47,6 +47,15 @@ internal sealed partial class TesseraNodeHost : ITargetHost
         volumes.Add(name);
     }
 
+    public async Task RequireChapAsync(string user, string secret, CancellationToken cancellationToken)
+    {
+        var result = await RunCliAsync(["chap", "set", "--user", user, "--secret", secret, "--data", dataDirectory], cancellationToken);
+        if (!result.Succeeded)
+        {
+            throw new InvalidOperationException($"tessera chap set failed (exit {result.ExitCode}):\n{result.Output}");
+        }
+    }
+
     public async Task<string> VolumeUrlAsync(string name, CancellationToken cancellationToken)
     {
         if (!volumes.Contains(name))

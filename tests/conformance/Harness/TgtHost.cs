@@ -15,6 +15,7 @@ internal sealed class TgtHost : ITargetHost
     private readonly List<(string Name, long Size, bool ReadOnly)> volumes = [];
     private readonly System.Text.StringBuilder history = new();
     private ChildProcess? daemon;
+    private (string User, string Secret)? chap;
 
     public TgtHost(long lunSizeBytes = Sizes.GiB) => LunSizeBytes = lunSizeBytes;
 
@@ -34,6 +35,12 @@ internal sealed class TgtHost : ITargetHost
     public Task AddVolumeAsync(string name, long sizeBytes, bool readOnly, CancellationToken cancellationToken)
     {
         volumes.Add((name, sizeBytes, readOnly));
+        return Task.CompletedTask;
+    }
+
+    public Task RequireChapAsync(string user, string secret, CancellationToken cancellationToken)
+    {
+        chap = (user, secret);
         return Task.CompletedTask;
     }
 
@@ -86,6 +93,13 @@ internal sealed class TgtHost : ITargetHost
             {
                 await MustAsync(["--op", "update", "--mode", "logicalunit", "--tid", $"{Tid}", "--lun", $"{lun}", "--params", "readonly=1"], deadline.Token);
             }
+        }
+
+        if (chap is { } account)
+        {
+            // An incoming account bound to the target makes tgtd require CHAP for it.
+            await MustAsync(["--op", "new", "--mode", "account", "--user", account.User, "--password", account.Secret], deadline.Token);
+            await MustAsync(["--op", "bind", "--mode", "account", "--tid", $"{Tid}", "--user", account.User], deadline.Token);
         }
 
         await MustAsync(["--op", "bind", "--mode", "target", "--tid", $"{Tid}", "-I", "ALL"], deadline.Token);
