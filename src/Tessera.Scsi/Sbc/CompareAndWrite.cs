@@ -27,14 +27,11 @@ internal static class CompareAndWrite
         if (!BlockCdb.CheckRange(lu, task, state, lba, (uint)blocks, 13, limitTransfer: false)) return;
         if (lu.IsWriteProtected(state)) { task.WriteProtected(state); return; }
         int bytes = blocks * lu.BlockSize;
-        // The Data-Out buffer must be exactly verify + write data: a shorter or longer transfer means the
-        // initiator and the CDB disagree (FCP-4 9.4.2, libiscsi CompareAndWrite.InvalidDataOutSize).
+        // The Data-Out buffer must be exactly verify + write data. When the initiator sent another amount the
+        // NUMBER OF LOGICAL BLOCKS field does not describe the transfer: INVALID FIELD IN CDB pointing at it
+        // (libiscsi sends 2 × 256 blocks with the count wrapped to 0 and expects that sense).
         task.CommandTransferLength = 2 * bytes;
-        if (task.DataOut.Length != 2 * bytes)
-        {
-            task.CheckCondition(state, SenseKey.IllegalRequest, Asc.InvalidFieldInCommandInformationUnit);
-            return;
-        }
+        if (task.DataOut.Length != 2 * bytes) { task.InvalidFieldInCdb(state, 13); return; }
         if (blocks == 0) return; // SBC-4 5.3: zero blocks is not an error
         var compare = task.DataOut[..bytes];
         var write = task.DataOut[bytes..(2 * bytes)];

@@ -4,8 +4,10 @@ namespace Tessera.Scsi;
 
 /// <summary>
 /// SBC-4 5.48/5.50 WRITE SAME (10)/(16): one block of Data-Out written to every block of the range.
-/// With UNMAP = 1 and a block of zeros (what a deallocated block reads, LBPRZ) the range is deallocated
-/// instead (SBC-4 4.7.3.4); with other data it is written. NDOB (16 only) means "no Data-Out, zeros".
+/// With UNMAP = 1 the device server may, for each LBA, perform an unmap operation instead of the write
+/// (SBC-4 5.48, 4.7.3.4); Tessera always does, so the range is deallocated and reads zeros (LBPRZ)
+/// whatever the Data-Out block held — as libiscsi's WriteSame10.UnmapUntilEnd (which sends 0xFF blocks)
+/// and Linux LIO expect. NDOB (16 only) means "no Data-Out, zeros".
 /// NUMBER OF LOGICAL BLOCKS = 0 means "to the last LBA" (WSNZ = 0), bounded by MAXIMUM WRITE SAME LENGTH.
 /// ANCHOR is refused (no anchored state, ANC_SUP = 0).
 /// </summary>
@@ -47,8 +49,7 @@ internal static class WriteSame
             return;
         }
         if (count == 0) return;
-        bool zeros = ndob || !task.DataOut.Span.ContainsAnyExcept((byte)0);
-        if (unmap && zeros)
+        if (unmap)
         {
             await lu.Store.UnmapAsync((long)lba, (long)count).ConfigureAwait(false);
             return;

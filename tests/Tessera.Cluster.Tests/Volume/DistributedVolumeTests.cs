@@ -1,0 +1,87 @@
+using Tessera.Cluster.Volume;
+using Tessera.Scsi;
+
+namespace Tessera.Cluster.Tests.Volume;
+
+public sealed class DistributedVolumeTests
+{
+    [Theory]
+    [InlineData(1, 512, 4)]
+    [InlineData(2, 512, 4)]
+    [InlineData(3, 4096, 4)]
+    [InlineData(4, 512, 3)]
+    public async Task RandomWorkloadThroughRandomNodesMatchesReferenceAndParityScrubsClean(int seed, int blockSize, int dataColumns)
+    {
+        int chunk = dataColumns == 3 ? 4096 : (blockSize == 4096 ? 16384 : ClusterFixture.SmallChunk);
+        await using var fixture = ClusterFixture.Create(sizeBytes: 2 << 20, blockSize: blockSize, dataColumns: dataColumns, chunkSize: chunk);
+        byte[] reference = new byte[fixture.Layout.SizeBytes];
+        int maxBlocks = (int)(3 * fixture.Layout.StripeDataSize / blockSize);
+        await ReferenceWorkload.RunAsync(fixture, reference, seed, operations: 1500, maxBlocks);
+
+        for (int node = 0; node < fixture.Layout.NodeCount; node++)
+        {
+            await ReferenceWorkload.VerifyAllAsync(fixture.View(node), reference, $"full read via node {node}");
+        }
+
+        (List<long> bad, long skipped) = await fixture.Volume.ScrubAsync();
+        Assert.Empty(bad);
+        Assert.Equal(0, skipped);
+        Assert.True(fixture.View(0).OrderedRequests + fixture.View(3).OrderedRequests > 0, "some writes must have spanned owners");
+    }
+
+    [Fact]
+    public async Task UnwrittenVolumeReadsZerosAndIsUnmapped()
+    {
+        await using var fixture = ClusterFixture.Create();
+        byte[] buffer = new byte[64 * 1024];
+        buffer.AsSpan().Fill(0xAA);
+        await fixture.View(2).ReadAsync(100, buffer);
+        Assert.True(buffer.AsSpan().IndexOfAnyExcept((byte)0) < 0);
+        LbaStatusRun run = await fixture.View(1).GetLbaStatusAsync(0);
+        Assert.False(run.Mapped);
+        Assert.True(run.BlockCount > 1);
+    }
+
+    [Fact]
+    public async Task FullStripeWriteLandsOnEveryColumnAsEncoded()
+    {
+        await using var fixture = ClusterFixture.Create();
+        VolumeLayout layout = fixture.Layout;
+        byte[] data = new byte[layout.StripeDataSize];
+        new Random(5).NextBytes(data);
+        long stripe = 9;
+        await fixture.View(0).WriteAsync(stripe * layout.StripeDataSize / layout.BlockSize, data, WriteFlags.None);
+
+        // Each data chunk holds its C bytes on node (s + j) mod N; parity columns check.
+        for (int column = 0; column < layout.DataColumns; column++)
+        {
+            byte[] chunk = new byte[layout.ChunkSize];
+            await fixture.Cluster.Chunks.ReadAsync(layout.NodeOf(stripe, column), new ChunkAddress(layout.VolumeId, stripe, column), 0, chunk);
+            Assert.True(chunk.AsSpan().SequenceEqual(data.AsSpan(column * layout.ChunkSize, layout.ChunkSize)), $"column {column}");
+        }
+
+        Assert.True(await fixture.Volume.Owners[0].Engine.IsConsistentAsync(stripe, default));
+    }
+
+    [Fact]
+    public async Task ReadingAChunkOnTheWrongNodeIsRefused()
+    {
+        await using var fixture = ClusterFixture.Create();
+        VolumeLayout layout = fixture.Layout;
+        var wrong = new Tessera.Cluster.Ordering.NodeId((layout.NodeOf(3, 0).Value + 1) % layout.NodeCount);
+        await Assert.ThrowsAsync<InvalidOperationException>(async () =>
+            await fixture.Cluster.Chunks.ReadAsync(wrong, new ChunkAddress(layout.VolumeId, 3, 0), 0, new byte[512]));
+    }
+
+    [Fact]
+    public async Task OutOfRangeAndMisalignedRequestsAreRefused()
+    {
+        await using var fixture = ClusterFixture.Create();
+        DistributedVolume view = fixture.View(0);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await view.ReadAsync(view.BlockCount, new byte[512]));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await view.WriteAsync(view.BlockCount - 1, new byte[1024], WriteFlags.None));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await view.WriteAsync(0, new byte[100], WriteFlags.None));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await view.UnmapAsync(view.BlockCount - 1, 2));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await view.CompareAndWriteAsync(0, new byte[512], new byte[1024], WriteFlags.None));
+    }
+}
