@@ -258,6 +258,19 @@ public abstract partial class MetadataStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Watch_from_a_future_revision_skips_everything_before_it()
+    {
+        long now = (await Store.GetRangeAsync("/")).Revision;
+        await using var events = Store.WatchAsync("/f/", now + 3).GetAsyncEnumerator();
+        var first = TakeAsync(events, 1);
+        await Store.PutAsync("/f/a", B("1")); // now + 1
+        await Store.PutAsync("/f/a", B("2")); // now + 2
+        await Store.PutAsync("/f/a", B("3")); // now + 3
+        var e = Assert.Single(await first);
+        Assert.Equal((now + 3, "3"), (e.Revision, S(e.Value)));
+    }
+
+    [Fact]
     public async Task Lease_expiry_deletes_its_keys_and_emits_delete_events()
     {
         long lease = await Store.GrantLeaseAsync(ShortTtl);

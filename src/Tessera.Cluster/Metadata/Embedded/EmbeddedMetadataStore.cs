@@ -37,15 +37,23 @@ internal sealed class EmbeddedMetadataStore : IMetadataStore
         if (dataDirectory is not null)
         {
             _log = MetadataLog.Open(dataDirectory, out var snapshot, out var tail);
-            if (snapshot is not null)
+            try
             {
-                LoadSnapshot(snapshot);
-            }
+                if (snapshot is not null)
+                {
+                    LoadSnapshot(snapshot);
+                }
 
-            _compactedThrough = _revision;
-            foreach (var record in tail)
+                _compactedThrough = _revision;
+                foreach (var record in tail)
+                {
+                    Replay(record);
+                }
+            }
+            catch
             {
-                Replay(record);
+                _log.Dispose();
+                throw;
             }
         }
         else
@@ -180,11 +188,12 @@ internal sealed class EmbeddedMetadataStore : IMetadataStore
 
     public async IAsyncEnumerable<WatchEvent> WatchAsync(string prefix, long fromRevision = 0, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var watcher = new Watcher(prefix);
+        Watcher watcher;
         lock (_gate)
         {
             EnterLocked();
             long start = fromRevision <= 0 ? _revision + 1 : fromRevision;
+            watcher = new Watcher(prefix, start);
             if (start <= _compactedThrough)
             {
                 throw new MetadataCompactedException(start, _compactedThrough);
@@ -441,7 +450,14 @@ internal sealed class EmbeddedMetadataStore : IMetadataStore
         PublishLocked(events);
         if (_log is not null && _log.Length > _options.SnapshotThresholdBytes)
         {
-            SnapshotLocked();
+            try
+            {
+                SnapshotLocked();
+            }
+            catch (IOException)
+            {
+                // The commit is already durable in the log; the snapshot is retried on the next commit.
+            }
         }
     }
 
@@ -452,7 +468,8 @@ internal sealed class EmbeddedMetadataStore : IMetadataStore
             _history.Enqueue(e);
             foreach (var w in _watchers)
             {
-                if (e.Key.StartsWith(w.Prefix, StringComparison.Ordinal))
+                // A watch may start at a future revision; nothing before it is delivered.
+                if (e.Revision >= w.Start && e.Key.StartsWith(w.Prefix, StringComparison.Ordinal))
                 {
                     w.Events.Writer.TryWrite(e);
                 }
@@ -613,9 +630,11 @@ internal sealed class EmbeddedMetadataStore : IMetadataStore
         public HashSet<string> Keys { get; } = new(StringComparer.Ordinal);
     }
 
-    private sealed class Watcher(string prefix)
+    private sealed class Watcher(string prefix, long start)
     {
         public string Prefix { get; } = prefix;
+
+        public long Start { get; } = start;
 
         public Channel<WatchEvent> Events { get; } = Channel.CreateUnbounded<WatchEvent>(new UnboundedChannelOptions { SingleReader = true });
     }

@@ -16,6 +16,7 @@ internal sealed class DeadNodeFencer : IAsyncDisposable
     private readonly ClusterMembership _membership;
     private readonly string _selfId;
     private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _listed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _loop = Task.CompletedTask;
 
     public DeadNodeFencer(IMetadataStore store, NodeRegistrationInfo self)
@@ -32,11 +33,15 @@ internal sealed class DeadNodeFencer : IAsyncDisposable
     /// <summary>Completes with the loop's failure; a stopped fencer completes normally.</summary>
     public Task Completion => _loop;
 
-    /// <summary>Sweeps once, then follows membership in the background.</summary>
+    /// <summary>
+    /// Starts following membership, then sweeps once. In that order, no death is missed: one after
+    /// the watch's listing arrives as a Left event, one before it is found by the sweep.
+    /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        await SweepAsync(cancellationToken).ConfigureAwait(false);
         _loop = Task.Run(RunAsync, CancellationToken.None);
+        await (await Task.WhenAny(_listed.Task, _loop).ConfigureAwait(false)).ConfigureAwait(false);
+        await SweepAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Revokes every Held record whose holder incarnation is not live now.</summary>
@@ -80,7 +85,7 @@ internal sealed class DeadNodeFencer : IAsyncDisposable
         var token = _stop.Token;
         try
         {
-            await foreach (var change in _membership.WatchAsync(token).ConfigureAwait(false))
+            await foreach (var change in _membership.WatchAsync(() => _listed.TrySetResult(), token).ConfigureAwait(false))
             {
                 if (change.Kind != MembershipChangeKind.Left || change.NodeId == _selfId)
                 {
