@@ -256,6 +256,12 @@ internal sealed class EtcdMetadataStore : IMetadataStore
                         {
                             next = response.Events[^1].Kv.ModRevision + 1;
                         }
+                        else if (!response.Created && response.Header.Revision >= next)
+                        {
+                            // Progress notification: everything up to the header revision was sent,
+                            // so a resume after a long idle period does not start below compaction.
+                            next = response.Header.Revision + 1;
+                        }
                     }
                 }
                 catch (Exception e) when (e is not MetadataStoreException && !token.IsCancellationRequested)
