@@ -114,6 +114,20 @@ public sealed class FrameHeaderTests
     }
 
     [Fact]
+    public void ErrorFrameOfAnotherMajorVersionIsStillReadable()
+    {
+        byte[] error = new byte[FrameHeader.Size];
+        new FrameHeader(9, 0, MessageType.Error, FrameFlags.None, FrameStatus.UnsupportedVersion, 0, 12).Write(error);
+        Assert.Equal(HeaderCheck.Valid, FrameHeader.TryParse(error, out FrameHeader parsed));
+        Assert.Equal((byte)9, parsed.Major);
+        Assert.Equal(FrameStatus.UnsupportedVersion, parsed.Status);
+        Assert.Equal(12u, parsed.PayloadLength);
+
+        error[31] ^= 1; // a damaged one is not
+        Assert.Equal(HeaderCheck.UnsupportedVersion, FrameHeader.TryParse(error, out _));
+    }
+
+    [Fact]
     public void HelloRoundTripsAndRejectsMalformedPayloads()
     {
         var hello = new Hello(Guid.NewGuid(), "node-ä-7", 8 << 20, 64);

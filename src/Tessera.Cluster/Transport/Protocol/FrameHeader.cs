@@ -9,8 +9,9 @@ namespace Tessera.Cluster.Transport.Protocol;
 /// 12 payload length            16 request id (8 bytes)
 /// 24 reserved (0)              28 CRC32C of bytes 0-27
 /// </code>
-/// Magic and major version sit at offsets every version keeps, so a peer of any version can
-/// tell "not our protocol" from "not our version" and say which.
+/// Magic, version and message type sit at offsets every version keeps, and the Error frame keeps
+/// this layout in every version, so peers of different versions can tell "not our protocol" from
+/// "not our version" and say so to each other.
 /// </summary>
 internal readonly struct FrameHeader
 {
@@ -83,26 +84,29 @@ internal readonly struct FrameHeader
             return HeaderCheck.BadMagic;
         }
 
+        bool crcValid = BinaryPrimitives.ReadUInt32BigEndian(source[CrcOffset..]) == HeaderCrc32C.Compute(source[..CrcOffset]);
         if (source[4] != ProtocolVersion.Major)
         {
+            // The Error frame keeps the 1.0 layout in every version, so a peer refusing our version
+            // (or we refusing theirs) can still say why. Any other frame of another major is refused.
+            ushort type = BinaryPrimitives.ReadUInt16BigEndian(source[6..]);
+            if (crcValid && type == Protocol.MessageType.Error)
+            {
+                header = Read(source);
+                return HeaderCheck.Valid;
+            }
+
             header = new FrameHeader(source[4], source[5], 0, FrameFlags.None, FrameStatus.Ok, 0, 0);
             return HeaderCheck.UnsupportedVersion;
         }
 
-        if (BinaryPrimitives.ReadUInt32BigEndian(source[CrcOffset..]) != HeaderCrc32C.Compute(source[..CrcOffset]))
+        if (!crcValid)
         {
             return HeaderCheck.BadCrc;
         }
 
-        var flags = (FrameFlags)BinaryPrimitives.ReadUInt16BigEndian(source[8..]);
-        header = new FrameHeader(
-            source[4],
-            source[5],
-            BinaryPrimitives.ReadUInt16BigEndian(source[6..]),
-            flags,
-            (FrameStatus)BinaryPrimitives.ReadUInt16BigEndian(source[10..]),
-            BinaryPrimitives.ReadUInt64BigEndian(source[16..]),
-            BinaryPrimitives.ReadUInt32BigEndian(source[12..]));
+        header = Read(source);
+        FrameFlags flags = header.Flags;
         if ((flags & ~FrameFlags.Known) != 0 || flags == FrameFlags.Known || BinaryPrimitives.ReadUInt32BigEndian(source[24..]) != 0)
         {
             return HeaderCheck.BadFields;
@@ -110,6 +114,15 @@ internal readonly struct FrameHeader
 
         return HeaderCheck.Valid;
     }
+
+    private static FrameHeader Read(ReadOnlySpan<byte> source) => new(
+        source[4],
+        source[5],
+        BinaryPrimitives.ReadUInt16BigEndian(source[6..]),
+        (FrameFlags)BinaryPrimitives.ReadUInt16BigEndian(source[8..]),
+        (FrameStatus)BinaryPrimitives.ReadUInt16BigEndian(source[10..]),
+        BinaryPrimitives.ReadUInt64BigEndian(source[16..]),
+        BinaryPrimitives.ReadUInt32BigEndian(source[12..]));
 
     public override string ToString() =>
         $"type {MessageType} id {RequestId} flags {Flags} status {Status} len {PayloadLength} v{Major}.{Minor}";
