@@ -408,15 +408,20 @@ internal sealed class PeerLink : IAsyncDisposable
             {
                 _connecting = null;
                 _failures++;
-                long backoff = (long)Math.Min(_options.ReconnectBackoffMax.TotalMilliseconds,
-                    _options.ReconnectBackoffMin.TotalMilliseconds * Math.Pow(2, Math.Min(_failures - 1, 30)));
-                _nextAttemptTicks = Environment.TickCount64 + backoff;
+                _nextAttemptTicks = Environment.TickCount64 + (long)Backoff(_options, _failures).TotalMilliseconds;
                 _lastFailure = failure;
             }
 
             _log.LogDebug("{Link}: connect failed ({Failures}): {Reason}", this, _failures, failure.Message);
             throw failure;
         }
+    }
+
+    /// <summary>The wait after <paramref name="failures"/> consecutive failed attempts: min, 2·min, 4·min … capped at max.</summary>
+    internal static TimeSpan Backoff(InterNodeOptions options, int failures)
+    {
+        double ms = options.ReconnectBackoffMin.TotalMilliseconds * Math.Pow(2, Math.Clamp(failures - 1, 0, 30));
+        return TimeSpan.FromMilliseconds(Math.Min(options.ReconnectBackoffMax.TotalMilliseconds, ms));
     }
 
     private PendingRequest Stage<TState>(TState state, PayloadWriter<TState> writePayload)
