@@ -39,9 +39,13 @@ public sealed record IscsiLimits
     /// <summary>Largest Expected Data Transfer Length accepted for one command.</summary>
     public int MaxTransferLength { get; init; } = 32 * 1024 * 1024;
     /// <summary>Seconds of silence before the target pings with NOP-In; 0 disables.</summary>
-    public int NopInIntervalSeconds { get; init; } = 5;
-    /// <summary>Seconds without any PDU after a ping before the connection is dropped.</summary>
-    public int NopInTimeoutSeconds { get; init; } = 30;
+    public int NopInIntervalSeconds { get; init; } = 10;
+    /// <summary>
+    /// Seconds without any PDU before the connection is dropped. Generous on purpose: a
+    /// single-threaded initiator (libiscsi) answers no ping while its application sleeps, and
+    /// SANITIZE polling waits a minute between commands; a crashed host is still cleaned up.
+    /// </summary>
+    public int NopInTimeoutSeconds { get; init; } = 180;
     /// <summary>Seconds a connection may spend in login before it is dropped.</summary>
     public int LoginTimeoutSeconds { get; init; } = 15;
 }

@@ -60,6 +60,9 @@ public sealed class ThinVolume : IBlockStore, IDisposable, IAsyncDisposable
     /// </summary>
     public int UnmapGranularity { get; private set; } = 1;
 
+    /// <inheritdoc />
+    public int UnmapGranularityBlocks => UnmapGranularity;
+
     /// <summary>Syncs performed so far (group-commit measurements).</summary>
     internal long SyncCount => _commit.SyncCount;
 
