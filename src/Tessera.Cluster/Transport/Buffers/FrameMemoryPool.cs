@@ -13,8 +13,8 @@ internal sealed class FrameMemoryPool : MemoryPool<byte>
 {
     public const int BlockSize = 64 * 1024;
 
-    /// <summary>Blocks kept for reuse (256 MiB); beyond this returned blocks go to the GC.</summary>
-    private const int MaxRetained = 4096;
+    /// <summary>Blocks kept for reuse (64 MiB); beyond this returned blocks go to the GC.</summary>
+    private const int MaxRetained = 1024;
 
     public static new readonly FrameMemoryPool Shared = new();
 
