@@ -5,20 +5,27 @@ using Tessera.Scsi;
 namespace Tessera.Cluster.Context;
 
 /// <summary>
-/// The committed form of a <see cref="LuState"/>: UTF-8 JSON from a source-generated context (no run-time
-/// reflection; every node decodes every committed revision of the LUs it serves). Derived members
+/// The committed form of a <see cref="LuState"/>: UTF-8 JSON (the same shape <c>LocalLuContext</c> writes).
+/// Reflection-based on purpose: the source generator treats init-only properties like constructor
+/// parameters and sets every member missing from the document to null, so a document written before a
+/// member existed would not decode; reflection keeps the member's default instead. Derived members
 /// (<see cref="LuState.IsQuiet"/>, the decoded mode-page bits, <see cref="AluaState.AllActive"/>) are not
 /// written: the init accessors recompute them when the state is read back.
 /// </summary>
 internal static class LuStateJson
 {
-    public static byte[] Serialize(LuState state) => JsonSerializer.SerializeToUtf8Bytes(state, LuStateJsonContext.Default.LuState);
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static byte[] Serialize(LuState state) => JsonSerializer.SerializeToUtf8Bytes(state, Options);
 
     public static LuState Deserialize(ReadOnlySpan<byte> json)
     {
         try
         {
-            return JsonSerializer.Deserialize(json, LuStateJsonContext.Default.LuState)
+            return JsonSerializer.Deserialize<LuState>(json, Options)
                 ?? throw new InvalidDataException("null LU context document");
         }
         catch (JsonException e)
@@ -27,10 +34,4 @@ internal static class LuStateJson
             throw new InvalidDataException($"committed LU context is unreadable: {e.Message}", e);
         }
     }
-}
-
-[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(LuState))]
-internal sealed partial class LuStateJsonContext : JsonSerializerContext
-{
 }
