@@ -58,8 +58,8 @@ public sealed class TransportAllocationTests(ITestOutputHelper output)
         long perRequest = allocated / total;
         output.WriteLine($"{allocated} bytes allocated over {total} requests ({(double)allocated / total:0.00} per request)");
 
-        // The 64 worker state machines, the task array and the deadline timer amortise to about a byte.
-        Assert.True(perRequest < 8, $"{perRequest} bytes allocated per request");
+        // Measured 0-4 B: the test's own worker state machines, the deadline timer, thread-pool queue growth.
+        Assert.True(perRequest < 16, $"{perRequest} bytes allocated per request");
         Assert.Equal(1, link.Connections);
     }
 }
