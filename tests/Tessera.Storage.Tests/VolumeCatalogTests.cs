@@ -134,6 +134,7 @@ public class VolumeCatalogTests
         Assert.Contains($"\"id\": \"{info.Id:D}\"", json);
         Assert.Contains("\"sizeBytes\": 8388608", json);
         Assert.Contains("\"blockSize\": 512", json);
+        Assert.Contains("\"physicalBlockSize\": 512", json);
         Assert.Contains("\"readOnly\": true", json);
         Assert.Contains("\"lun\": 0", json);
         Assert.Contains("\"created\":", json);
@@ -235,5 +236,64 @@ public class VolumeCatalogTests
         byte[] back = new byte[512];
         await volume.ReadAsync(0, back);
         Assert.Equal(7, back[0]);
+    }
+
+    [Fact]
+    public void PhysicalBlockSizeDefaultsToTheBlockSizeAndPersists()
+    {
+        using var dir = new TempDirectory();
+        VolumeInfo plain, emulated;
+        using (var catalog = new VolumeCatalog(dir.Path))
+        {
+            plain = catalog.Create("plain", 1 << 20, blockSize: 4096);
+            emulated = catalog.Create("e512", 1 << 20, physicalBlockSize: 4096);
+            Assert.Equal(4096, plain.PhysicalBlockSize);
+            Assert.Equal(512, emulated.BlockSize);
+            Assert.Equal(4096, emulated.PhysicalBlockSize);
+        }
+
+        using var reopened = new VolumeCatalog(dir.Path);
+        Assert.Equal([plain, emulated], reopened.List());
+        Assert.Equal(4096, reopened.Get("e512").PhysicalBlockSize);
+    }
+
+    [Theory]
+    [InlineData(512, 256)]
+    [InlineData(512, 1536)]
+    [InlineData(4096, 2048)]
+    [InlineData(512, 128 * 1024)]
+    public void RejectsBadPhysicalBlockSize(int blockSize, int physicalBlockSize)
+    {
+        using var dir = new TempDirectory();
+        using var catalog = new VolumeCatalog(dir.Path);
+        var ex = Assert.Throws<StorageException>(() => catalog.Create("v", 1 << 20, blockSize, physicalBlockSize: physicalBlockSize));
+        Assert.Contains($"invalid physical block size {physicalBlockSize}", ex.Message);
+        Assert.Empty(catalog.List());
+    }
+
+    [Fact]
+    public void CatalogWithoutPhysicalBlockSizeLoadsWithTheBlockSize()
+    {
+        using var dir = new TempDirectory();
+        Guid id = Guid.NewGuid();
+        // A catalog as written before physicalBlockSize existed (volume file created to match).
+        File.WriteAllText(Path.Combine(dir.Path, "catalog.json"), $$"""
+            {
+              "version": 1,
+              "generation": 1,
+              "volumes": [
+                { "name": "old", "id": "{{id:D}}", "sizeBytes": 1048576, "blockSize": 4096, "readOnly": false, "lun": 0, "created": "2024-01-01T00:00:00+00:00" }
+              ]
+            }
+            """);
+        Directory.CreateDirectory(Path.Combine(dir.Path, "volumes"));
+        File.WriteAllBytes(Path.Combine(dir.Path, "volumes", $"{id:D}.vol"), []);
+
+        using var catalog = new VolumeCatalog(dir.Path);
+        VolumeInfo old = catalog.Get("old");
+        Assert.Equal(4096, old.PhysicalBlockSize);
+        catalog.Create("next", 1 << 20);
+        using var reopened = new VolumeCatalog(dir.Path);
+        Assert.Equal(old, reopened.Get("old"));
     }
 }

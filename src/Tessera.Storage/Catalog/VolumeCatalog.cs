@@ -21,6 +21,9 @@ public sealed class VolumeCatalog : IDisposable
     /// <summary>Default logical block length.</summary>
     public const int DefaultBlockSize = 512;
 
+    /// <summary>Largest physical block length (<see cref="VolumeInfo.PhysicalBlockSize"/>).</summary>
+    public const int MaxPhysicalBlockSize = 64 * 1024;
+
     internal const string ManifestFileName = "catalog.json";
     internal const string LockFileName = "catalog.lock";
     internal const string VolumesDirectoryName = "volumes";
@@ -138,12 +141,17 @@ public sealed class VolumeCatalog : IDisposable
     /// <summary>
     /// Creates a thin volume: validates, picks the lowest free LUN and a new UUID, creates the
     /// sparse file, then commits the manifest. Throws <see cref="StorageException"/> with a
-    /// precise message for a bad name, size or block size, or a duplicate name.
+    /// precise message for a bad name, size, block size or physical block size, or a duplicate name.
+    /// A <paramref name="physicalBlockSize"/> of 0 means "the same as <paramref name="blockSize"/>".
     /// </summary>
-    public VolumeInfo Create(string name, long sizeBytes, int blockSize = DefaultBlockSize, bool readOnly = false)
+    public VolumeInfo Create(string name, long sizeBytes, int blockSize = DefaultBlockSize, bool readOnly = false, int physicalBlockSize = 0)
     {
+        if (physicalBlockSize == 0)
+        {
+            physicalBlockSize = blockSize;
+        }
         ValidateName(name);
-        ValidateGeometry(name, sizeBytes, blockSize);
+        ValidateGeometry(name, sizeBytes, blockSize, physicalBlockSize);
 
         VolumeInfo created;
         using (AcquireLock())
@@ -158,7 +166,10 @@ public sealed class VolumeCatalog : IDisposable
             }
 
             int lun = LowestFreeLun(manifest);
-            created = new VolumeInfo(name, Guid.NewGuid(), sizeBytes, blockSize, readOnly, lun, TruncateToMilliseconds(DateTimeOffset.UtcNow));
+            created = new VolumeInfo(name, Guid.NewGuid(), sizeBytes, blockSize, readOnly, lun, TruncateToMilliseconds(DateTimeOffset.UtcNow))
+            {
+                PhysicalBlockSize = physicalBlockSize,
+            };
             string path = VolumePath(created.Id);
             try
             {
@@ -296,11 +307,16 @@ public sealed class VolumeCatalog : IDisposable
         }
     }
 
-    internal static void ValidateGeometry(string name, long sizeBytes, int blockSize)
+    internal static void ValidateGeometry(string name, long sizeBytes, int blockSize, int physicalBlockSize)
     {
         if (blockSize is not (512 or 4096))
         {
             throw new StorageException($"invalid block size {blockSize} for volume '{name}': must be 512 or 4096");
+        }
+        // SBC-4 5.21.2: the physical block holds 2^LBPPBE logical blocks.
+        if (physicalBlockSize < blockSize || physicalBlockSize > MaxPhysicalBlockSize || !int.IsPow2(physicalBlockSize))
+        {
+            throw new StorageException($"invalid physical block size {physicalBlockSize} for volume '{name}': must be a power-of-two multiple of the {blockSize}-byte block size, at most {MaxPhysicalBlockSize}");
         }
         if (sizeBytes <= 0)
         {
@@ -392,7 +408,7 @@ public sealed class VolumeCatalog : IDisposable
             try
             {
                 ValidateName(v.Name);
-                ValidateGeometry(v.Name, v.SizeBytes, v.BlockSize);
+                ValidateGeometry(v.Name, v.SizeBytes, v.BlockSize, v.PhysicalBlockSize);
             }
             catch (StorageException ex)
             {
@@ -403,6 +419,10 @@ public sealed class VolumeCatalog : IDisposable
                 throw new StorageException($"catalog '{path}' is invalid: volume '{v.Name}' repeats a name, LUN or UUID, or has LUN {v.Lun} outside 0..{MaxLun}");
             }
         }
+
+        // A catalog written before physicalBlockSize existed omits it: store the default explicitly,
+        // so an entry compares equal to the same volume read back after the next write.
+        manifest.Volumes = [.. manifest.Volumes.Select(v => v with { PhysicalBlockSize = v.PhysicalBlockSize })];
     }
 
     private void WriteManifest(CatalogManifest manifest)

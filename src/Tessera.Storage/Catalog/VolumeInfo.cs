@@ -10,12 +10,27 @@ namespace Tessera.Storage;
 /// <param name="Name">1..64 characters of [A-Za-z0-9._-], unique in the catalog.</param>
 /// <param name="Id">The volume UUID.</param>
 /// <param name="SizeBytes">Capacity in bytes, a positive multiple of <paramref name="BlockSize"/>.</param>
-/// <param name="BlockSize">Logical block length: 512 or 4096.</param>
+/// <param name="BlockSize">Logical block length: 512 or 4096 (see also <see cref="PhysicalBlockSize"/>).</param>
 /// <param name="ReadOnly">Write-protected (SBC-4: WP bit, writes fail with DATA PROTECT).</param>
 /// <param name="Lun">Logical unit number under the node's target; the lowest free number at creation, never reused while the volume exists.</param>
 /// <param name="Created">Creation time (UTC).</param>
 public sealed record VolumeInfo(string Name, Guid Id, long SizeBytes, int BlockSize, bool ReadOnly, int Lun, DateTimeOffset Created)
 {
+    private readonly int _physicalBlockSize;
+
+    /// <summary>
+    /// Physical block length: a power-of-two multiple of <see cref="BlockSize"/>, at most
+    /// <see cref="VolumeCatalog.MaxPhysicalBlockSize"/>. Larger than <see cref="BlockSize"/> for a
+    /// "512e" volume (512-byte logical blocks on 4096-byte physical ones), which the SCSI layer reports
+    /// as LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (SBC-4 5.21.2). Catalogs written before this field
+    /// existed lack it: it then equals <see cref="BlockSize"/>.
+    /// </summary>
+    public int PhysicalBlockSize
+    {
+        get => _physicalBlockSize == 0 ? BlockSize : _physicalBlockSize;
+        init => _physicalBlockSize = value;
+    }
+
     /// <summary>Number of logical blocks.</summary>
     [JsonIgnore]
     public long BlockCount => SizeBytes / BlockSize;
