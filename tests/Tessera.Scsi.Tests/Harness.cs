@@ -14,11 +14,13 @@ internal sealed class Harness
     public LocalLuContext Context { get; }
     public LogicalUnit Lu { get; }
 
-    public Harness(long blocks = 2048, int blockSize = 512, bool readOnly = false, string? contextPath = null, bool attach = true, bool clearUnitAttentions = true)
+    public Harness(long blocks = 2048, int blockSize = 512, bool readOnly = false, string? contextPath = null, bool attach = true, bool clearUnitAttentions = true, int physicalBlockSize = 0)
     {
         Store = new MemoryBlockStore(blocks, blockSize, readOnly);
         Context = new LocalLuContext(contextPath);
-        Lu = new LogicalUnit(0, Guid.Parse("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"), Store, Context);
+        Lu = physicalBlockSize == 0
+            ? new LogicalUnit(0, Guid.Parse("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"), Store, Context)
+            : new LogicalUnit(0, Guid.Parse("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"), Store, Context) { PhysicalBlockSize = physicalBlockSize };
         Target = new ScsiTarget(TargetName, [Lu]);
         if (attach)
         {

@@ -39,6 +39,12 @@ internal static class BlockLimitsFields
     /// </summary>
     public static int AtomicUnitBlocks(LogicalUnit lu) => Math.Max(1, 4096 / lu.BlockSize);
 
+    /// <summary>
+    /// OPTIMAL UNMAP GRANULARITY: the store's allocation unit, and at least one physical block (both powers of
+    /// two, so the larger is a multiple of the other): space is given back only for whole units of both.
+    /// </summary>
+    public static int OptimalUnmapGranularity(LogicalUnit lu) => Math.Max(Math.Max(1, lu.Store.UnmapGranularityBlocks), lu.LogicalBlocksPerPhysicalBlock);
+
     /// <summary>MAXIMUM PREFETCH LENGTH: PRE-FETCH reads at most one transfer's worth into the cache.</summary>
     public static int MaximumPrefetchBlocks(LogicalUnit lu) => lu.MaximumTransferBlocks;
 
@@ -56,7 +62,7 @@ internal static class BlockLimitsFields
         {
             BinaryPrimitives.WriteUInt32BigEndian(page[20..], MaximumUnmapLbaCount);
             BinaryPrimitives.WriteUInt32BigEndian(page[24..], MaximumUnmapDescriptors);
-            BinaryPrimitives.WriteUInt32BigEndian(page[28..], (uint)Math.Max(1, lu.Store.UnmapGranularityBlocks)); // OPTIMAL UNMAP GRANULARITY
+            BinaryPrimitives.WriteUInt32BigEndian(page[28..], (uint)OptimalUnmapGranularity(lu)); // OPTIMAL UNMAP GRANULARITY
             BinaryPrimitives.WriteUInt32BigEndian(page[32..], 0x8000_0000u);      // UGAVALID = 1, UNMAP GRANULARITY ALIGNMENT = 0
         }
         if (CommandTable.Supports(0x93)) BinaryPrimitives.WriteUInt64BigEndian(page[36..], (ulong)MaximumWriteSameBlocks(lu));

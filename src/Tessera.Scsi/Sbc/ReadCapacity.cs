@@ -42,8 +42,10 @@ internal static class ReadCapacity
         d.Clear();
         BinaryPrimitives.WriteUInt64BigEndian(d, (ulong)(lu.Store.BlockCount - 1));
         BinaryPrimitives.WriteUInt32BigEndian(d[8..], (uint)lu.BlockSize);
-        // byte 12: no protection; byte 13: one logical block per physical block;
-        // byte 14: LBPME/LBPRZ set once UNMAP (42h) is supported — thin provisioning is reported then.
+        // byte 12: no protection; byte 13: P_I_EXPONENT 0, LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT;
+        // bytes 14-15: LOWEST ALIGNED LOGICAL BLOCK ADDRESS 0 (LBA 0 starts a physical block), with
+        // LBPME/LBPRZ set once UNMAP (42h) is supported — thin provisioning is reported then.
+        d[13] = (byte)lu.LogicalBlocksPerPhysicalBlockExponent;
         if (CommandTable.Supports(0x42)) d[14] = 0x80 | 0x40;
         task.ReturnData(d, (int)Math.Min(allocation, 32u));
         return ValueTask.CompletedTask;

@@ -231,7 +231,9 @@ internal static class VpdPages
         var d = Page(0xB0, 0x3C);
         var s = d.AsSpan();
         int bs = lu.BlockSize;
-        BinaryPrimitives.WriteUInt16BigEndian(s[6..], (ushort)Math.Max(1, 4096 / bs));            // OPTIMAL TRANSFER LENGTH GRANULARITY
+        // OPTIMAL TRANSFER LENGTH GRANULARITY: 4 KiB (the store's checksum unit), or a whole physical block
+        // when that is larger — a smaller write would be a read-modify-write of the physical block.
+        BinaryPrimitives.WriteUInt16BigEndian(s[6..], (ushort)Math.Max(Math.Max(1, 4096 / bs), lu.LogicalBlocksPerPhysicalBlock));
         BinaryPrimitives.WriteUInt32BigEndian(s[8..], (uint)lu.MaximumTransferBlocks);              // MAXIMUM TRANSFER LENGTH
         BinaryPrimitives.WriteUInt32BigEndian(s[12..], (uint)Math.Min(lu.MaximumTransferBlocks, (1 << 20) / bs)); // OPTIMAL TRANSFER LENGTH
         BlockLimitsFields.Fill(s, lu); // COMPARE AND WRITE, PREFETCH, UNMAP, WRITE SAME and atomic fields (Sbc/)

@@ -58,6 +58,32 @@ public sealed class LogicalUnit
 
     internal int BlockSize { get; }
 
+    private readonly int _logicalBlocksPerPhysicalBlockExponent;
+
+    /// <summary>
+    /// Physical block length in bytes: the logical block length (default) or a power-of-two multiple of it,
+    /// e.g. 4096 for a "512e" LU with 512-byte logical blocks. Reported as LOGICAL BLOCKS PER PHYSICAL BLOCK
+    /// EXPONENT in READ CAPACITY (16) (SBC-4 5.21.2) and used for the Block Limits granularities.
+    /// </summary>
+    public int PhysicalBlockSize
+    {
+        get => BlockSize << _logicalBlocksPerPhysicalBlockExponent;
+        init
+        {
+            // The exponent is a 4-bit field; the lowest aligned LBA is always 0.
+            if (value < BlockSize || !int.IsPow2(value) || value / BlockSize > 1 << 15)
+                throw new ArgumentOutOfRangeException(nameof(value), value,
+                    $"physical block size must be a power-of-two multiple of the {BlockSize}-byte block size, at most 2^15 blocks");
+            _logicalBlocksPerPhysicalBlockExponent = System.Numerics.BitOperations.Log2((uint)(value / BlockSize));
+        }
+    }
+
+    /// <summary>LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (SBC-4 5.21.2).</summary>
+    internal int LogicalBlocksPerPhysicalBlockExponent => _logicalBlocksPerPhysicalBlockExponent;
+
+    /// <summary>Logical blocks per physical block (1 unless the LU emulates small blocks on larger ones).</summary>
+    internal int LogicalBlocksPerPhysicalBlock => 1 << _logicalBlocksPerPhysicalBlockExponent;
+
     internal ScsiTarget? Target { get; set; }
 
     internal TaskSet Tasks { get; } = new();
