@@ -27,15 +27,27 @@ internal static class VolumeCommands
             int v = r.GetValueOrDefault<int>();
             if (v is not (512 or 4096)) r.AddError($"--block-size must be 512 or 4096, not {v}");
         });
+        var physicalBlockSize = new Option<int?>("--physical-block-size")
+        {
+            Description = "Physical block size reported to initiators (READ CAPACITY 16): a power-of-two multiple of the block size, " +
+                          "at most 64KiB; e.g. 4096 with 512-byte blocks for a 512e disk. Default: the block size.",
+        };
+        physicalBlockSize.Validators.Add(r =>
+        {
+            int? v = r.GetValueOrDefault<int?>();
+            if (v is { } p && (p < 512 || p > VolumeCatalog.MaxPhysicalBlockSize || !int.IsPow2(p)))
+                r.AddError($"--physical-block-size must be a power of two from 512 to {VolumeCatalog.MaxPhysicalBlockSize}, not {p}");
+        });
         var data = CommonOptions.Data();
-        var command = new Command("create", "Create a thin volume.") { name, size, readOnly, blockSize, data };
+        var command = new Command("create", "Create a thin volume.") { name, size, readOnly, blockSize, physicalBlockSize, data };
         command.SetAction(parse =>
         {
             using var catalog = new VolumeCatalog(parse.GetValue(data)!);
             var info = catalog.Create(parse.GetValue(name)!, CommonOptions.ParseSize(parse.GetValue(size)!),
-                parse.GetValue(blockSize), parse.GetValue(readOnly));
+                parse.GetValue(blockSize), parse.GetValue(readOnly), parse.GetValue(physicalBlockSize) ?? 0);
+            string physical = info.PhysicalBlockSize != info.BlockSize ? $" on {info.PhysicalBlockSize}-byte physical blocks" : "";
             Console.WriteLine($"created volume {info.Name}: LUN {info.Lun}, {SizeParser.Format(info.SizeBytes)}, " +
-                $"{info.BlockSize}-byte blocks{(info.ReadOnly ? ", read-only" : "")}, id {info.Id}");
+                $"{info.BlockSize}-byte blocks{physical}{(info.ReadOnly ? ", read-only" : "")}, id {info.Id}");
             return TesseraCli.ExitOk;
         });
         return command;
@@ -54,11 +66,11 @@ internal static class VolumeCommands
                 Console.WriteLine("no volumes");
                 return TesseraCli.ExitOk;
             }
-            Console.WriteLine($"{"LUN",-4} {"NAME",-24} {"SIZE",10} {"ALLOCATED",10} {"BLOCK",6} {"MODE",-4} ID");
+            Console.WriteLine($"{"LUN",-4} {"NAME",-24} {"SIZE",10} {"ALLOCATED",10} {"BLOCK",6} {"PHYS",6} {"MODE",-4} ID");
             foreach (var v in volumes)
             {
                 Console.WriteLine($"{v.Lun,-4} {v.Name,-24} {SizeParser.Format(v.SizeBytes),10} " +
-                    $"{SizeParser.Format(catalog.GetAllocatedBytes(v.Name)),10} {v.BlockSize,6} {(v.ReadOnly ? "ro" : "rw"),-4} {v.Id}");
+                    $"{SizeParser.Format(catalog.GetAllocatedBytes(v.Name)),10} {v.BlockSize,6} {v.PhysicalBlockSize,6} {(v.ReadOnly ? "ro" : "rw"),-4} {v.Id}");
             }
             return TesseraCli.ExitOk;
         });

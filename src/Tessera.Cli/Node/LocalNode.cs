@@ -83,11 +83,16 @@ internal sealed class LocalNode : IAsyncDisposable
                     ThinVolume volume = _catalog.Open(info.Name);
                     string contextPath = Path.Combine(_catalog.DataDirectory, "context", info.Id.ToString("N") + ".json");
                     Directory.CreateDirectory(Path.GetDirectoryName(contextPath)!);
-                    var unit = new LogicalUnit(info.Lun, info.Id, volume, new LocalLuContext(contextPath));
+                    var unit = new LogicalUnit(info.Lun, info.Id, volume, new LocalLuContext(contextPath))
+                    {
+                        PhysicalBlockSize = info.PhysicalBlockSize,
+                    };
                     _target.AddLogicalUnit(unit);
                     _units[info.Id] = (unit, volume);
-                    _log.LogInformation("LUN {Lun}: volume {Name} ({Size}{ReadOnly})", info.Lun, info.Name,
-                        SizeParser.Format(info.SizeBytes), info.ReadOnly ? ", read-only" : "");
+                    _log.LogInformation("LUN {Lun}: volume {Name} ({Size}{Physical}{ReadOnly})", info.Lun, info.Name,
+                        SizeParser.Format(info.SizeBytes),
+                        info.PhysicalBlockSize != info.BlockSize ? $", {info.BlockSize}/{info.PhysicalBlockSize}-byte blocks" : "",
+                        info.ReadOnly ? ", read-only" : "");
                 }
                 catch (Exception ex) when (ex is StorageException or IOException or UnauthorizedAccessException)
                 {
