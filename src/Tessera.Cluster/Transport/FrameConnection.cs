@@ -102,7 +102,31 @@ internal abstract class FrameConnection
     {
         Interlocked.CompareExchange(ref _closeReason, new FrameProtocolException(status, message), null);
         WriteErrorFrame(status, message);
+
+        // Also wakes a receive loop held back waiting for a handler slot, and the handlers.
+        try
+        {
+            _closed.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
         _input.CancelPendingRead();
+    }
+
+    /// <summary>
+    /// TCP keep-alive probes after a few idle seconds, so a peer that vanished without FIN or RST
+    /// (power loss, partition) fails the connection — and with it the requests in flight — in
+    /// about <c>idle + interval × count</c> seconds instead of hanging until each request's deadline.
+    /// </summary>
+    public static void ConfigureSocket(Socket socket)
+    {
+        socket.NoDelay = true;
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, 5);
+        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, 1);
+        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, 3);
     }
 
     public override string ToString() => $"link#{_id}";

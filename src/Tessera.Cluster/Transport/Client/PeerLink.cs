@@ -356,10 +356,11 @@ internal sealed class PeerLink : IAsyncDisposable
     private async Task<ClientConnection> ConnectCoreAsync()
     {
         var socket = new Socket(_remote.AddressFamily == AddressFamily.Unspecified ? AddressFamily.InterNetwork : _remote.AddressFamily,
-            SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            SocketType.Stream, ProtocolType.Tcp);
         ClientConnection? connection = null;
         try
         {
+            FrameConnection.ConfigureSocket(socket);
             using (var connectTimeout = new CancellationTokenSource(_options.ConnectTimeout))
             {
                 await socket.ConnectAsync(_remote, connectTimeout.Token).ConfigureAwait(false);

@@ -18,6 +18,7 @@ internal sealed class InboundLink : FrameConnection
     private readonly SemaphoreSlim _handlerSlots;
     private readonly Stack<InboundRequest> _pool = new();
     private string? _remoteNodeId;
+    private int _peerMaxPayload;
     private int _running;
 
     public InboundLink(InterNodeServer server, Socket socket, InterNodeOptions options, ILogger log)
@@ -69,6 +70,15 @@ internal sealed class InboundLink : FrameConnection
                 request.Response.Reset();
                 Utf8(request.Response, $"{error.GetType().Name}: {error.Message}");
                 status = FrameStatus.HandlerFailed;
+            }
+            else if (request.Response.WrittenCount > _peerMaxPayload)
+            {
+                // Sent as is, it would make the peer close the whole link.
+                int length = request.Response.WrittenCount;
+                request.Response.Reset();
+                Utf8(request.Response, $"response of {length} bytes exceeds the peer's maximum payload of {_peerMaxPayload}");
+                status = FrameStatus.HandlerFailed;
+                _server.CountHandlerFailure();
             }
 
             if (!request.IsOneWay)
@@ -188,6 +198,7 @@ internal sealed class InboundLink : FrameConnection
 
         var buffer = new PooledBufferWriter();
         new Hello(Options.ClusterId, Options.NodeId, (uint)Options.MaxPayloadLength, (uint)Options.MaxInFlight).Write(buffer);
+        _peerMaxPayload = (int)Math.Min(hello.MaxPayloadLength, int.MaxValue);
         _remoteNodeId = hello.NodeId;
         Respond(header, FrameStatus.Ok, buffer.WrittenSpan);
         buffer.Reset();

@@ -137,7 +137,16 @@ internal sealed class InterNodeServer : IAsyncDisposable
                 continue;
             }
 
-            socket.NoDelay = true;
+            try
+            {
+                FrameConnection.ConfigureSocket(socket);
+            }
+            catch (SocketException)
+            {
+                socket.Dispose(); // the peer is already gone
+                continue;
+            }
+
             var link = new InboundLink(this, socket, _options, _log);
             _links.TryAdd(link, 0);
             link.Start();
