@@ -28,7 +28,7 @@ internal abstract class FrameConnection
     private long _unsent;
     private TaskCompletionSource? _drained;
     private bool _outputCompleted;
-    private bool _errorSent;
+    private bool _lingerOnClose;
     private Exception? _closeReason;
 
     protected FrameConnection(Socket socket, InterNodeOptions options, ILogger log)
@@ -177,9 +177,12 @@ internal abstract class FrameConnection
         int length = System.Text.Encoding.UTF8.GetBytes(message.AsSpan(0, Math.Min(message.Length, 170)), text);
         if (TryWriteFrame(new FrameHeader(MessageType.Error, FrameFlags.None, status, 0, (uint)length), text[..length]))
         {
-            _errorSent = true;
+            _lingerOnClose = true;
         }
     }
+
+    /// <summary>Asks the close to half-close and linger, so a refusal just written reaches the peer.</summary>
+    protected void LingerOnClose() => _lingerOnClose = true;
 
     /// <summary>Waits while more than MaxQueuedBytes are written but unsent (one-way backpressure).</summary>
     protected ValueTask WaitForQueueRoomAsync(CancellationToken cancellationToken)
@@ -375,7 +378,7 @@ internal abstract class FrameConnection
         // Let a queued Error frame reach the peer, then half-close and discard what the peer still
         // sends, so our close is a FIN after the error rather than a reset that could destroy it.
         await Task.WhenAny(sendLoop, Task.Delay(1000)).ConfigureAwait(false);
-        if (_errorSent)
+        if (_lingerOnClose)
         {
             try
             {

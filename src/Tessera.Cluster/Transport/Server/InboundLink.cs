@@ -193,6 +193,7 @@ internal sealed class InboundLink : FrameConnection
         {
             string why = $"node {hello.NodeId} belongs to cluster {hello.ClusterId}, node {Options.NodeId} to cluster {Options.ClusterId}";
             Respond(header, FrameStatus.ClusterMismatch, why);
+            LingerOnClose();
             throw new FrameProtocolException(FrameStatus.ClusterMismatch, why, notifyPeer: false);
         }
 
