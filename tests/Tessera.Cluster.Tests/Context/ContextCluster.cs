@@ -33,12 +33,15 @@ internal sealed class ContextCluster : IAsyncDisposable
     /// <summary>Membership lease TTL of the test nodes.</summary>
     public static readonly TimeSpan LeaseTtl = TimeSpan.FromSeconds(5);
 
-    private ContextCluster(IMetadataStore store, string volumeId, ClusterContextOptions options)
+    private ContextCluster(IMetadataStore store, string volumeId, ClusterContextOptions options, TimeSpan leaseTtl)
     {
         Store = store;
         VolumeId = volumeId;
         Options = options;
+        Ttl = leaseTtl;
     }
+
+    public TimeSpan Ttl { get; }
 
     public IMetadataStore Store { get; }
 
@@ -64,9 +67,9 @@ internal sealed class ContextCluster : IAsyncDisposable
         FenceGrace = TimeSpan.FromSeconds(1),
     };
 
-    public static async Task<ContextCluster> StartAsync(IMetadataStore store, int nodes, string? volumeId = null, ClusterContextOptions? options = null)
+    public static async Task<ContextCluster> StartAsync(IMetadataStore store, int nodes, string? volumeId = null, ClusterContextOptions? options = null, TimeSpan? leaseTtl = null)
     {
-        var cluster = new ContextCluster(store, volumeId ?? Guid.NewGuid().ToString("N"), options ?? TestOptions);
+        var cluster = new ContextCluster(store, volumeId ?? Guid.NewGuid().ToString("N"), options ?? TestOptions, leaseTtl ?? LeaseTtl);
         try
         {
             for (int i = 0; i < nodes; i++)
@@ -88,7 +91,7 @@ internal sealed class ContextCluster : IAsyncDisposable
     {
         ushort index = (ushort)(Nodes.Count + 1);
         string id = "n" + index;
-        var registration = await new ClusterMembership(Store).RegisterAsync(new NodeRecord(id, $"127.0.0.1:{3260 + index}", $"127.0.0.1:{7000 + index}"), LeaseTtl);
+        var registration = await new ClusterMembership(Store).RegisterAsync(new NodeRecord(id, $"127.0.0.1:{3260 + index}", $"127.0.0.1:{7000 + index}"), Ttl);
         var replicator = new ContextReplicator(Store, registration, Options with { LocalTargetPortGroupId = index });
         await replicator.StartAsync();
         var context = await replicator.OpenAsync(VolumeId, initial);
