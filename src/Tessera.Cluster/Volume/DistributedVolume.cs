@@ -21,6 +21,7 @@ internal sealed class DistributedVolume : IBlockStore
     private readonly IChunkChannel _chunks;
     private readonly INodeLiveness _liveness;
     private long _sequence;
+    private long _retries;
 
     public DistributedVolume(NodeId self, VolumeLayout layout, IOwnershipView ownership, IOwnerChannel owners, IChunkChannel chunks, INodeLiveness liveness)
     {
@@ -50,6 +51,9 @@ internal sealed class DistributedVolume : IBlockStore
     /// show that the atomicity check catches what ordering prevents. Never set outside tests.
     /// </summary>
     internal bool UnorderedForTesting { get; set; }
+
+    /// <summary>Requests re-sent after a stale ownership map or a node failure.</summary>
+    public long Retries => Interlocked.Read(ref _retries);
 
     /// <summary>Multi-owner requests sent (each went through token ordering).</summary>
     public long OrderedRequests => Interlocked.Read(ref _sequence);
@@ -248,6 +252,7 @@ internal sealed class DistributedVolume : IBlockStore
             {
                 // Ownership moved or a node left mid-request: the map and liveness are fresh on the next try.
                 // A torn write is allowed for a command that has not completed (SBC-4 4.x); the retry repairs it.
+                Interlocked.Increment(ref _retries);
                 await Task.Delay(attempt, cancellationToken).ConfigureAwait(false);
             }
         }

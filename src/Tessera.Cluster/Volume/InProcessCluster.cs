@@ -76,6 +76,9 @@ internal sealed class InProcessCluster : INodeLiveness, IAsyncDisposable
         foreach (ClusterVolume volume in _volumes)
         {
             volume.Ownership.ReassignAll(node, u => NextUp(node));
+
+            // Calls in flight into the dead node fail, as they would when its process dies.
+            volume.Owners[node.Value].Ordering.Stop();
             for (int i = 0; i < NodeCount; i++)
             {
                 if (IsUp(new NodeId(i)))

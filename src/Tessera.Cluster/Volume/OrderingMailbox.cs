@@ -20,6 +20,7 @@ internal sealed class OrderingMailbox : IApplySink
     private readonly Func<OwnerRequest, ValueTask<int>> _apply;
     private TokenOrderingNode? _node;
     private int _draining;
+    private bool _stopped;
 
     public OrderingMailbox(NodeId self, Func<OwnerRequest, ValueTask<int>> apply)
     {
@@ -52,6 +53,12 @@ internal sealed class OrderingMailbox : IApplySink
 
     /// <summary>The epoch-change hook: <paramref name="node"/> is out; its requests here are aborted.</summary>
     public void NodeFailed(NodeId node) => Post(new Work(WorkKind.NodeFailed, null, default, node));
+
+    /// <summary>
+    /// This node is out: every part waiting here fails (as calls into a dead process would), and
+    /// parts that arrive later fail at once.
+    /// </summary>
+    public void Stop() => Post(new Work(WorkKind.Stop, null, default, Self));
 
     void IApplySink.Apply(RequestId request)
     {
@@ -100,6 +107,11 @@ internal sealed class OrderingMailbox : IApplySink
                 OwnerRequest request = work.Part!.Request;
                 try
                 {
+                    if (_stopped)
+                    {
+                        throw new NodeUnavailableException(Self);
+                    }
+
                     // The node silently drops messages of requests naming a failed node; a part must fail instead.
                     if (IsFailedInvolved(request))
                     {
@@ -144,6 +156,17 @@ internal sealed class OrderingMailbox : IApplySink
                 }
 
                 break;
+            case WorkKind.Stop:
+                _stopped = true;
+                var parts = new List<KeyValuePair<RequestId, PendingPart>>(_parts);
+                _parts.Clear();
+                foreach ((RequestId id, PendingPart part) in parts)
+                {
+                    Node.Abort(id);
+                    part.Fail(new NodeUnavailableException(Self));
+                }
+
+                break;
         }
     }
 
@@ -174,6 +197,7 @@ internal sealed class OrderingMailbox : IApplySink
         Part,
         Message,
         NodeFailed,
+        Stop,
     }
 
     private readonly record struct Work(WorkKind Kind, PendingPart? Part, OrderingMessage Message, NodeId Failed);

@@ -100,6 +100,20 @@ internal sealed class SubUnitOwner
         return RunAsync(request, grant, stripes);
     }
 
+    private void CheckStillOwner(in OwnerSegment segment)
+    {
+        if (!_engine.Liveness.IsUp(Self))
+        {
+            throw new NodeUnavailableException(Self);
+        }
+
+        long owned = _ownership.Epoch(segment.SubUnit);
+        if (owned != segment.Epoch || _ownership.Owner(segment.SubUnit) != Self)
+        {
+            throw new StaleOwnershipException(segment.SubUnit, segment.Epoch, owned);
+        }
+    }
+
     private int CheckAndCountStripes(OwnerRequest request)
     {
         long count = 0;
@@ -176,6 +190,9 @@ internal sealed class SubUnitOwner
             long end = segment.Offset + segment.Length;
             for (long at = segment.Offset; at < end;)
             {
+                // In process a node marked down keeps running: stop at the next stripe once this node
+                // is out or the sub-unit has moved (fencing at the chunk stores will make this airtight).
+                CheckStillOwner(segment);
                 (long stripe, int start, int length) = StripePiece(at, end);
                 if (unmap && length == _layout.StripeDataSize)
                 {
