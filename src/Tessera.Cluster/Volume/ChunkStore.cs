@@ -34,8 +34,13 @@ internal sealed class ChunkStore : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(layout);
         lock (_volumes)
         {
-            if (_volumes.ContainsKey(layout.VolumeId))
+            if (_volumes.TryGetValue(layout.VolumeId, out (VolumeLayout Layout, ThinVolume File) open))
             {
+                if (open.Layout.ChunkFileSize != layout.ChunkFileSize || open.Layout.ChunkSize != layout.ChunkSize)
+                {
+                    throw new InvalidOperationException($"node {Node}: volume {layout.VolumeId} is open with another layout");
+                }
+
                 return;
             }
 

@@ -52,6 +52,11 @@ internal sealed class InProcessCluster : INodeLiveness, IAsyncDisposable
         int chunkSize = VolumeLayout.DefaultChunkSize, int stripesPerSubUnit = VolumeLayout.DefaultStripesPerSubUnit, Guid? id = null)
     {
         var layout = new VolumeLayout(id ?? Guid.NewGuid(), sizeBytes, blockSize, NodeCount, dataColumns, chunkSize, stripesPerSubUnit);
+        if (_volumes.Exists(v => v.Layout.VolumeId == layout.VolumeId))
+        {
+            throw new InvalidOperationException($"volume {layout.VolumeId} already exists in this cluster");
+        }
+
         foreach (ChunkStore store in Stores)
         {
             store.OpenVolume(layout);
