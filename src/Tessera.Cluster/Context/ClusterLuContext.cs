@@ -16,6 +16,7 @@ internal sealed class ClusterLuContext : ILuContext, IAsyncDisposable
     private readonly ContextReplicator _node;
     private readonly string _key;
     private readonly string _selfKey;
+    private readonly string _abortKey;
     private readonly Lock _gate = new();
     // Serialises this node's commits of this LU: local changes queue instead of defeating each other's
     // compare-and-swap. Held across read/compute/commit only, not across the barrier, so commits pipeline.
@@ -24,6 +25,7 @@ internal sealed class ClusterLuContext : ILuContext, IAsyncDisposable
     private CommittedLuState? _applied;
     private CommittedLuState? _latest;
     private bool _fenced;
+    private Func<TaskAbortOrder, ValueTask<IReadOnlyCollection<string>>>? _abortLocal;
 
     private ClusterLuContext(ContextReplicator node, string volumeId)
     {
@@ -31,6 +33,7 @@ internal sealed class ClusterLuContext : ILuContext, IAsyncDisposable
         VolumeId = volumeId;
         _key = ContextKeys.Of(volumeId);
         _selfKey = MetadataKeys.Node(node.Self.NodeId);
+        _abortKey = ContextKeys.AbortOrder(volumeId);
     }
 
     public string VolumeId { get; }
@@ -95,10 +98,41 @@ internal sealed class ClusterLuContext : ILuContext, IAsyncDisposable
     public async ValueTask<T> ChangeAsync<T>(Func<LuState, (LuState Next, T Result)> change, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(change);
+        var (result, _) = await CommitAsync(change, null, cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>
+    /// Like <see cref="ChangeAsync{T}"/>, and commits in the same transaction an order, computed from the
+    /// change's result, to abort tasks of this LU on every other node (PREEMPT AND ABORT, LOGICAL UNIT
+    /// RESET, CLEAR TASK SET). Completes once every other live node has applied the change, aborted the
+    /// matching tasks and seen them end — or has been fenced. Returns the I_T nexuses that lost tasks on
+    /// other nodes; the caller aborts this node's own tasks itself (it knows which task is its own).
+    /// </summary>
+    internal Task<(T Result, IReadOnlyCollection<string> Aborted)> ChangeAndAbortAsync<T>(
+        Func<LuState, (LuState Next, T Result)> change, Func<T, TaskAbortOrder?> orderOf, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        ArgumentNullException.ThrowIfNull(orderOf);
+        return CommitAsync(change, orderOf, cancellationToken);
+    }
+
+    /// <summary>
+    /// Hands in this node's task set for the LU: abort orders committed by other nodes reach it through
+    /// <paramref name="abortLocal"/>, which aborts the matching tasks, waits for them to end and returns
+    /// the I_T nexus keys that lost tasks.
+    /// </summary>
+    internal void BindLocalTaskSet(Func<TaskAbortOrder, ValueTask<IReadOnlyCollection<string>>> abortLocal) =>
+        Volatile.Write(ref _abortLocal, abortLocal);
+
+    private async Task<(T Result, IReadOnlyCollection<string> Aborted)> CommitAsync<T>(
+        Func<LuState, (LuState Next, T Result)> change, Func<T, TaskAbortOrder?>? orderOf, CancellationToken cancellationToken)
+    {
         ThrowIfFenced();
         CommittedLuState committed;
         IReadOnlyList<KeyValueEntry> live;
         T result;
+        bool aborts;
         await _commitGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -117,20 +151,22 @@ internal sealed class ClusterLuContext : ILuContext, IAsyncDisposable
 
                 var (next, outcome) = change(basis.State);
                 ArgumentNullException.ThrowIfNull(next, "change(...).Next");
+                var order = orderOf?.Invoke(outcome);
                 byte[]? json = null;
-                if (ReferenceEquals(next, basis.State) || (json = LuStateJson.Serialize(next)).AsSpan().SequenceEqual(basis.Json))
+                bool unchanged = ReferenceEquals(next, basis.State) || (json = LuStateJson.Serialize(next)).AsSpan().SequenceEqual(basis.Json);
+                if (unchanged && order is null)
                 {
                     // Nothing to write. The result only counts if it was computed on the latest version.
                     if (confirmed)
                     {
                         Install(basis);
-                        return outcome;
+                        return (outcome, []);
                     }
 
                     var entry = await ReadAsync(cancellationToken).ConfigureAwait(false);
                     if (entry.ModRevision == basis.ModRevision)
                     {
-                        return outcome;
+                        return (outcome, []);
                     }
 
                     basis = Remember(CommittedLuState.Decode(entry));
@@ -138,6 +174,20 @@ internal sealed class ClusterLuContext : ILuContext, IAsyncDisposable
                     continue;
                 }
 
+                // An abort order rides on a revision of the context even when the state is unchanged.
+                json = unchanged ? basis.Json : json ?? LuStateJson.Serialize(next);
+                List<TxnOp> writes = [];
+                if (order is not null)
+                {
+                    // Before the state: a node's watch sees the order, then the state; it acknowledges the
+                    // revision only on the state, so an ack never precedes the order's delivery.
+                    writes.Add(TxnOp.Put(_abortKey, LuStateJson.SerializeRecord(order with { OriginNode = _node.Self.NodeId })));
+                }
+
+                writes.Add(TxnOp.Put(_key, json));
+                // The live set is read at the commit revision: a node that joins later reads a context
+                // that already contains this change before it serves.
+                writes.Add(TxnOp.GetPrefix(MetadataKeys.Nodes));
                 TxnResult txn;
                 try
                 {
@@ -147,9 +197,7 @@ internal sealed class ClusterLuContext : ILuContext, IAsyncDisposable
                             // Only a live incarnation commits: a fenced node's commands must not change anything.
                             Compare.CreateRevision(_selfKey, CompareOp.Equal, _node.Self.CreateRevision),
                         ],
-                        // The live set is read at the commit revision: a node that joins later reads a
-                        // context that already contains this change before it serves.
-                        [TxnOp.Put(_key, json), TxnOp.GetPrefix(MetadataKeys.Nodes)],
+                        writes,
                         [TxnOp.Get(_key), TxnOp.Get(_selfKey)],
                         cancellationToken).ConfigureAwait(false);
                 }
@@ -160,9 +208,10 @@ internal sealed class ClusterLuContext : ILuContext, IAsyncDisposable
 
                 if (txn.Succeeded)
                 {
-                    committed = Remember(new CommittedLuState(next, json, txn.Revision));
-                    live = txn.Responses[1];
+                    committed = Remember(new CommittedLuState(unchanged ? basis.State : next, json, txn.Revision));
+                    live = txn.Responses[^1];
                     result = outcome;
+                    aborts = order is not null;
                     break;
                 }
 
@@ -193,9 +242,9 @@ internal sealed class ClusterLuContext : ILuContext, IAsyncDisposable
 
         // Committed: from here on the change is a fact, so the barrier is not cancellable — every live
         // node applies it, or is fenced, before anyone is told.
-        await CompleteBarrierAsync(committed.ModRevision, live).ConfigureAwait(false);
+        var aborted = await CompleteBarrierAsync(committed.ModRevision, live, aborts).ConfigureAwait(false);
         Install(committed);
-        return result;
+        return (result, aborted);
     }
 
     public ValueTask DisposeAsync()
@@ -228,6 +277,42 @@ internal sealed class ClusterLuContext : ILuContext, IAsyncDisposable
         }
 
         Install(version);
+    }
+
+    /// <summary>
+    /// An abort order committed by another node arrived through the watch: abort the matching local tasks
+    /// off the watch loop (a task being aborted may itself wait for a commit barrier, which needs this
+    /// node's watch to go on), then report to the committer.
+    /// </summary>
+    internal void ApplyAbortOrder(ReadOnlyMemory<byte> json, long revision)
+    {
+        if (IsFenced)
+        {
+            return;
+        }
+
+        TaskAbortOrder order;
+        try
+        {
+            order = LuStateJson.DeserializeRecord<TaskAbortOrder>(json.Span);
+        }
+        catch (InvalidDataException)
+        {
+            Fence(); // an order this node cannot follow: it must not go on serving the LU
+            return;
+        }
+
+        if (order.OriginNode == _node.Self.NodeId)
+        {
+            return; // the committing command aborts its own node's tasks itself
+        }
+
+        var abortLocal = Volatile.Read(ref _abortLocal);
+        _ = Task.Run(async () =>
+        {
+            IReadOnlyCollection<string> aborted = abortLocal is null ? [] : await abortLocal(order).ConfigureAwait(false);
+            await _node.ReportAbortAsync(VolumeId, revision, aborted).ConfigureAwait(false);
+        });
     }
 
     /// <summary>The node is out of the cluster: stop following the store and refuse changes.</summary>
@@ -306,7 +391,7 @@ internal sealed class ClusterLuContext : ILuContext, IAsyncDisposable
         return entry ?? throw new LuContextUnavailableException($"context of volume {VolumeId} was deleted");
     }
 
-    private async Task CompleteBarrierAsync(long revision, IReadOnlyList<KeyValueEntry> live)
+    private async Task<IReadOnlyCollection<string>> CompleteBarrierAsync(long revision, IReadOnlyList<KeyValueEntry> live, bool aborts)
     {
         // A store hiccup during the barrier is retried: the change is committed, and until every live node
         // has applied it or been fenced the command must not complete. Past the bound the command fails —
@@ -316,8 +401,7 @@ internal sealed class ClusterLuContext : ILuContext, IAsyncDisposable
         {
             try
             {
-                await _node.BarrierAsync(revision, live).ConfigureAwait(false);
-                return;
+                return await _node.BarrierAsync(revision, live, aborts ? VolumeId : null).ConfigureAwait(false);
             }
             catch (MetadataStoreException e) when (e is not MetadataLeaseLostException)
             {

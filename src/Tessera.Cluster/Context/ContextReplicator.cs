@@ -151,11 +151,13 @@ internal sealed class ContextReplicator : IAsyncDisposable
 
     /// <summary>
     /// The commit barrier of revision <paramref name="revision"/>: returns once every other node of
-    /// <paramref name="liveNodes"/> (the node keys as read in the commit transaction) has acknowledged it,
-    /// or — for those that did not within <see cref="ClusterContextOptions.AckTimeout"/> — once they have
-    /// been fenced (epochs revoked, key and lease revoked) and the fence grace has passed.
+    /// <paramref name="liveNodes"/> (the node keys as read in the commit transaction) has acknowledged it
+    /// — and, when the revision carries an abort order for <paramref name="abortVolume"/>, has reported the
+    /// matching tasks ended — or, for those that did not within <see cref="ClusterContextOptions.AckTimeout"/>,
+    /// once they have been fenced (epochs revoked, key and lease revoked) and the fence grace has passed.
+    /// Returns the I_T nexus keys other nodes reported as having lost tasks.
     /// </summary>
-    internal async Task BarrierAsync(long revision, IReadOnlyList<KeyValueEntry> liveNodes)
+    internal async Task<IReadOnlyCollection<string>> BarrierAsync(long revision, IReadOnlyList<KeyValueEntry> liveNodes, string? abortVolume = null)
     {
         var others = new Dictionary<string, KeyValueEntry>(StringComparer.Ordinal);
         foreach (var entry in liveNodes)
@@ -169,20 +171,106 @@ internal sealed class ContextReplicator : IAsyncDisposable
 
         if (others.Count == 0)
         {
-            return;
+            return [];
         }
 
-        var missing = await _acks.WaitAppliedAsync(revision, others.Keys, Options.AckTimeout, CancellationToken.None).ConfigureAwait(false);
-        if (missing.Count == 0)
+        var acked = _acks.WaitAppliedAsync(revision, others.Keys, Options.AckTimeout, CancellationToken.None);
+        var reported = abortVolume is null
+            ? Task.FromResult<(IReadOnlyList<string> Missing, IReadOnlyCollection<string> Aborted)>(([], []))
+            : WaitAbortReportsAsync(abortVolume, revision, others.Keys, Options.AckTimeout);
+        await Task.WhenAll(acked, reported).ConfigureAwait(false);
+        var missing = (await acked.ConfigureAwait(false)).Union((await reported.ConfigureAwait(false)).Missing, StringComparer.Ordinal).ToList();
+        if (missing.Count > 0)
         {
-            return;
+            await Task.WhenAll(missing.Select(id => FenceAsync(id, others[id]))).ConfigureAwait(false);
+            // The fenced node may not be able to hear that it is out (partitioned from the store); its own
+            // keep-alive gives up one lease TTL after its last renewal, and it stops serving then. Completing
+            // the command before that would leave a window in which it serves the old context.
+            await Task.Delay(Options.FenceGrace).ConfigureAwait(false);
         }
 
-        await Task.WhenAll(missing.Select(id => FenceAsync(id, others[id]))).ConfigureAwait(false);
-        // The fenced node may not be able to hear that it is out (partitioned from the store); its own
-        // keep-alive gives up one lease TTL after its last renewal, and it stops serving then. Completing
-        // the command before that would leave a window in which it serves the old context.
-        await Task.Delay(Options.FenceGrace).ConfigureAwait(false);
+        return (await reported.ConfigureAwait(false)).Aborted;
+    }
+
+    /// <summary>Publishes this node's answer to the abort order of <paramref name="revision"/> (bound to the node's lease).</summary>
+    internal async Task ReportAbortAsync(string volumeId, long revision, IReadOnlyCollection<string> abortedNexusKeys)
+    {
+        var report = new TaskAbortReport(Self.NodeId, revision) { AbortedNexusKeys = [.. abortedNexusKeys] };
+        byte[] json = LuStateJson.SerializeRecord(report);
+        var token = _stop.Token;
+        while (!token.IsCancellationRequested && !IsFenced)
+        {
+            try
+            {
+                await Store.PutAsync(ContextKeys.AbortReport(volumeId, Self.NodeId), json, Self.LeaseId, token).ConfigureAwait(false);
+                return;
+            }
+            catch (MetadataLeaseLostException)
+            {
+                return;
+            }
+            catch (MetadataStoreException)
+            {
+                await Task.Delay(RetryDelay, token).ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits until each of <paramref name="nodes"/> has reported the abort order of <paramref name="revision"/>
+    /// (a report of a later order also proves it: orders are applied in revision order), or the timeout.
+    /// </summary>
+    private async Task<(IReadOnlyList<string> Missing, IReadOnlyCollection<string> Aborted)> WaitAbortReportsAsync(
+        string volumeId, long revision, IEnumerable<string> nodes, TimeSpan timeout)
+    {
+        var pending = new HashSet<string>(nodes, StringComparer.Ordinal);
+        var aborted = new HashSet<string>(StringComparer.Ordinal);
+        string prefix = ContextKeys.AbortReports(volumeId);
+
+        void Take(ReadOnlyMemory<byte> value)
+        {
+            var report = LuStateJson.DeserializeRecord<TaskAbortReport>(value.Span);
+            if (report.Revision >= revision && pending.Remove(report.Node) && report.Revision == revision)
+            {
+                aborted.UnionWith(report.AbortedNexusKeys);
+            }
+        }
+
+        var range = await Store.GetRangeAsync(prefix).ConfigureAwait(false);
+        foreach (var entry in range.Entries)
+        {
+            Take(entry.Value);
+        }
+
+        if (pending.Count > 0)
+        {
+            using var deadline = new CancellationTokenSource(timeout);
+            try
+            {
+                // From just after the read: no report between the read and the watch is missed.
+                await foreach (var e in Store.WatchAsync(prefix, range.Revision + 1, deadline.Token).ConfigureAwait(false))
+                {
+                    if (e.Type == WatchEventType.Put)
+                    {
+                        Take(e.Value);
+                        if (pending.Count == 0)
+                        {
+                            break;
+                        }
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Timed out: report who is missing.
+            }
+        }
+
+        return (pending.Order(StringComparer.Ordinal).ToList(), aborted);
     }
 
     private async Task FenceAsync(string nodeId, KeyValueEntry nodeKey)
@@ -199,10 +287,29 @@ internal sealed class ContextReplicator : IAsyncDisposable
         Fenced?.Invoke(nodeId);
     }
 
+    private void ApplyAbortOrder(string volumeId, ReadOnlyMemory<byte> json, long revision)
+    {
+        if (IsFenced)
+        {
+            return;
+        }
+
+        if (_contexts.TryGetValue(volumeId, out var context))
+        {
+            context.ApplyAbortOrder(json, revision);
+        }
+        else
+        {
+            // The LU is not served here: nothing to abort, but the committer waits for every live node.
+            _ = Task.Run(() => ReportAbortAsync(volumeId, revision, []));
+        }
+    }
+
     private void ApplyListing(RangeResult range)
     {
         foreach (var entry in range.Entries)
         {
+            // Abort orders in a listing are history: their committers have finished waiting (or fenced).
             if (ContextKeys.VolumeOf(entry.Key) is { } volume && _contexts.TryGetValue(volume, out var context))
             {
                 context.ApplyCommitted(entry.Value, entry.ModRevision);
@@ -229,12 +336,25 @@ internal sealed class ContextReplicator : IAsyncDisposable
             {
                 await foreach (var e in Store.WatchAsync(MetadataKeys.Context, from, token).ConfigureAwait(false))
                 {
+                    if (ContextKeys.VolumeOfAbortOrder(e.Key) is { } abortVolume)
+                    {
+                        // Same revision as the state put that follows it: neither `from` nor the applied
+                        // revision moves here (a re-established watch delivers the order again; aborting
+                        // twice is harmless).
+                        if (e.Type == WatchEventType.Put)
+                        {
+                            ApplyAbortOrder(abortVolume, e.Value, e.Revision);
+                        }
+
+                        continue;
+                    }
+
                     if (e.Type == WatchEventType.Put && ContextKeys.VolumeOf(e.Key) is { } volume && _contexts.TryGetValue(volume, out var context))
                     {
                         context.ApplyCommitted(e.Value, e.Revision);
                     }
 
-                    // A context key is only ever written alone, so one event is one whole revision.
+                    // A revision writes one state key, last (an abort order comes before it): after it the revision is whole.
                     from = e.Revision + 1;
                     Advance(e.Revision);
                 }

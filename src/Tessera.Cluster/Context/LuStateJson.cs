@@ -34,4 +34,20 @@ internal static class LuStateJson
             throw new InvalidDataException($"committed LU context is unreadable: {e.Message}", e);
         }
     }
+
+    /// <summary>The other records kept under a context key (abort orders and reports), same options.</summary>
+    public static byte[] SerializeRecord<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, Options);
+
+    public static T DeserializeRecord<T>(ReadOnlySpan<byte> json)
+        where T : class
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(json, Options) ?? throw new InvalidDataException($"null {typeof(T).Name}");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"unreadable {typeof(T).Name}: {e.Message}", e);
+        }
+    }
 }

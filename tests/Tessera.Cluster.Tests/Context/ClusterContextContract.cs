@@ -11,7 +11,7 @@ namespace Tessera.Cluster.Tests.Context;
 /// store and on a real etcd (ARCHITECTURE decision 2: a context change completes only after every live
 /// node applied it, or a node that could not confirm was fenced).
 /// </summary>
-public abstract class ClusterContextContract
+public abstract partial class ClusterContextContract
 {
     private protected abstract Task<IMetadataStore> CreateStoreAsync();
 
