@@ -3,10 +3,12 @@ using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
-namespace Tessera.Iscsi.Protocol;
+namespace Tessera.Hashing;
 
 /// <summary>
-/// CRC32C (Castagnoli) as iSCSI digests use it (RFC 7143 13.1, Appendix B.4): initial value
+/// The one CRC32C (Castagnoli) of the code base, compiled into every assembly that needs it
+/// (iSCSI digests, parity block checksums, metadata log records, inter-node frame headers)
+/// so none depends on another for it. As iSCSI digests use it (RFC 7143 13.1, Appendix B.4): initial value
 /// all ones, reflected, final complement. Uses the SSE4.2/ARMv8 CRC instructions through
 /// <see cref="BitOperations.Crc32C(uint, ulong)"/>.
 /// </summary>

@@ -2,7 +2,7 @@ using Tessera.Parity.Coding;
 using Tessera.Parity.Recovery;
 using Tessera.Parity.Simd;
 using Tessera.Parity.Update;
-using Tessera.Parity.Verification;
+using Tessera.Hashing;
 
 namespace Tessera.Parity;
 

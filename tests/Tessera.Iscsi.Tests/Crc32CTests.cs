@@ -1,4 +1,5 @@
 using Tessera.Iscsi.Protocol;
+using Tessera.Hashing;
 
 namespace Tessera.Iscsi.Tests;
 

@@ -2,7 +2,7 @@ using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
-using Tessera.Parity.Verification;
+using Tessera.Hashing;
 
 namespace Tessera.Parity.Tests;
 

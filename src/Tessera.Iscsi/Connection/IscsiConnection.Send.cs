@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net.Sockets;
 using Tessera.Iscsi.Buffers;
 using Tessera.Iscsi.Protocol;
+using Tessera.Hashing;
 
 namespace Tessera.Iscsi.Connection;
 

@@ -6,6 +6,7 @@ using Tessera.Iscsi.Buffers;
 using Tessera.Iscsi.Login;
 using Tessera.Iscsi.Protocol;
 using Tessera.Iscsi.Session;
+using Tessera.Hashing;
 
 namespace Tessera.Iscsi.Connection;
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Tessera.Iscsi.Protocol;
+using Tessera.Hashing;
 
 namespace Tessera.Iscsi.Tests.Support;
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using Tessera.Hashing;
 
 namespace Tessera.Cluster.Metadata.Embedded;
 

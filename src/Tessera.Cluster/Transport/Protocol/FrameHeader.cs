@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Tessera.Hashing;
 
 namespace Tessera.Cluster.Transport.Protocol;
 
@@ -68,7 +69,7 @@ internal readonly struct FrameHeader
         BinaryPrimitives.WriteUInt32BigEndian(destination[12..], PayloadLength);
         BinaryPrimitives.WriteUInt64BigEndian(destination[16..], RequestId);
         BinaryPrimitives.WriteUInt32BigEndian(destination[24..], 0);
-        BinaryPrimitives.WriteUInt32BigEndian(destination[CrcOffset..], HeaderCrc32C.Compute(destination[..CrcOffset]));
+        BinaryPrimitives.WriteUInt32BigEndian(destination[CrcOffset..], Crc32C.Compute(destination[..CrcOffset]));
     }
 
     /// <summary>
@@ -84,7 +85,7 @@ internal readonly struct FrameHeader
             return HeaderCheck.BadMagic;
         }
 
-        bool crcValid = BinaryPrimitives.ReadUInt32BigEndian(source[CrcOffset..]) == HeaderCrc32C.Compute(source[..CrcOffset]);
+        bool crcValid = BinaryPrimitives.ReadUInt32BigEndian(source[CrcOffset..]) == Crc32C.Compute(source[..CrcOffset]);
         if (source[4] != ProtocolVersion.Major)
         {
             // The Error frame keeps the 1.0 layout in every version, so a peer refusing our version
