@@ -15,8 +15,12 @@ internal interface ITargetHost : IAsyncDisposable
     /// <summary>Size of the default logical unit in bytes.</summary>
     long LunSizeBytes { get; }
 
-    /// <summary>Adds a volume before <see cref="StartAsync"/>; its URL is known once started.</summary>
-    Task AddVolumeAsync(string name, long sizeBytes, bool readOnly, CancellationToken cancellationToken);
+    /// <summary>
+    /// Adds a volume before <see cref="StartAsync"/>; its URL is known once started. 512-byte logical
+    /// blocks; <paramref name="physicalBlockSize"/> above 512 makes it a "512e" LU (LBPPBE &gt; 0 in
+    /// READ CAPACITY 16), 0 keeps one logical block per physical block.
+    /// </summary>
+    Task AddVolumeAsync(string name, long sizeBytes, bool readOnly, int physicalBlockSize, CancellationToken cancellationToken);
 
     /// <summary>Before <see cref="StartAsync"/>: normal sessions must log in with one-way CHAP.</summary>
     Task RequireChapAsync(string user, string secret, CancellationToken cancellationToken);

@@ -13,6 +13,9 @@ internal sealed partial class TesseraNodeHost : ITargetHost
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(2);
     private static readonly TimeSpan CliTimeout = TimeSpan.FromMinutes(2);
 
+    /// <summary>The name <c>tessera up</c> gives the volume it creates in an empty data directory.</summary>
+    private const string DefaultVolumeName = "vol0";
+
     private int port = FreePort.Next();
     private readonly string dataDirectory = Directory.CreateTempSubdirectory("tessera-conformance-").FullName;
     private readonly StringBuilder history = new();
@@ -30,21 +33,38 @@ internal sealed partial class TesseraNodeHost : ITargetHost
 
     public string Log => history + (node?.Log ?? string.Empty);
 
-    public async Task AddVolumeAsync(string name, long sizeBytes, bool readOnly, CancellationToken cancellationToken)
+    public async Task AddVolumeAsync(string name, long sizeBytes, bool readOnly, int physicalBlockSize, CancellationToken cancellationToken)
     {
-        List<string> arguments = ["volume", "create", name, "--size", Sizes.ToCli(sizeBytes), "--data", dataDirectory];
+        // `up` creates its default volume only in an empty catalog; create it first, so LUN 0 stays
+        // the default LU (as on tgt) and added volumes come after it.
+        if (volumes.Count == 0 && lunUrl is null)
+        {
+            await CreateVolumeAsync([DefaultVolumeName, "--size", Sizes.ToCli(LunSizeBytes)], cancellationToken);
+        }
+
+        List<string> arguments = [name, "--size", Sizes.ToCli(sizeBytes)];
         if (readOnly)
         {
             arguments.Add("--read-only");
         }
 
+        if (physicalBlockSize > 0)
+        {
+            arguments.AddRange(["--physical-block-size", physicalBlockSize.ToString()]);
+        }
+
+        await CreateVolumeAsync(arguments, cancellationToken);
+        volumes.Add(name);
+    }
+
+    private async Task CreateVolumeAsync(IReadOnlyList<string> nameAndOptions, CancellationToken cancellationToken)
+    {
+        List<string> arguments = ["volume", "create", .. nameAndOptions, "--data", dataDirectory];
         var result = await RunCliAsync(arguments, cancellationToken);
         if (!result.Succeeded)
         {
             throw new InvalidOperationException($"tessera {string.Join(' ', arguments)} failed (exit {result.ExitCode}):\n{result.Output}");
         }
-
-        volumes.Add(name);
     }
 
     public async Task RequireChapAsync(string user, string secret, CancellationToken cancellationToken)

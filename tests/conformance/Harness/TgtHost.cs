@@ -12,7 +12,7 @@ internal sealed class TgtHost : ITargetHost
 
     private readonly int port = FreePort.Next();
     private readonly string dataDirectory = Directory.CreateTempSubdirectory("tessera-conformance-tgt-").FullName;
-    private readonly List<(string Name, long Size, bool ReadOnly)> volumes = [];
+    private readonly List<(string Name, long Size, bool ReadOnly, int PhysicalBlockSize)> volumes = [];
     private readonly System.Text.StringBuilder history = new();
     private ChildProcess? daemon;
     private (string User, string Secret)? chap;
@@ -32,9 +32,9 @@ internal sealed class TgtHost : ITargetHost
     // port keeps several tgtd instances (and the distribution's own service on 0) apart.
     private string ControlPort => (1000 + (port % 30000)).ToString();
 
-    public Task AddVolumeAsync(string name, long sizeBytes, bool readOnly, CancellationToken cancellationToken)
+    public Task AddVolumeAsync(string name, long sizeBytes, bool readOnly, int physicalBlockSize, CancellationToken cancellationToken)
     {
-        volumes.Add((name, sizeBytes, readOnly));
+        volumes.Add((name, sizeBytes, readOnly, physicalBlockSize));
         return Task.CompletedTask;
     }
 
@@ -75,7 +75,7 @@ internal sealed class TgtHost : ITargetHost
         }
 
         await MustAsync(["--op", "new", "--mode", "target", "--tid", $"{Tid}", "-T", TargetIqn], deadline.Token);
-        List<(string Name, long Size, bool ReadOnly)> luns = [("lun", LunSizeBytes, false), .. volumes];
+        List<(string Name, long Size, bool ReadOnly, int PhysicalBlockSize)> luns = [("lun", LunSizeBytes, false, 0), .. volumes];
         for (var i = 0; i < luns.Count; i++)
         {
             var lun = i + 1;
@@ -92,6 +92,13 @@ internal sealed class TgtHost : ITargetHost
             if (luns[i].ReadOnly)
             {
                 await MustAsync(["--op", "update", "--mode", "logicalunit", "--tid", $"{Tid}", "--lun", $"{lun}", "--params", "readonly=1"], deadline.Token);
+            }
+
+            if (luns[i].PhysicalBlockSize > 512)
+            {
+                // tgt's backing store has 512-byte blocks; lbppbe is its READ CAPACITY (16) exponent.
+                var exponent = System.Numerics.BitOperations.Log2((uint)(luns[i].PhysicalBlockSize / 512));
+                await MustAsync(["--op", "update", "--mode", "logicalunit", "--tid", $"{Tid}", "--lun", $"{lun}", "--params", $"lbppbe={exponent}"], deadline.Token);
             }
         }
 

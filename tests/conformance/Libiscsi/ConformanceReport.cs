@@ -12,7 +12,8 @@ internal static class ConformanceReport
         $"{run.Count(CunitOutcome.Skipped)} skipped of {run.Tests.Count}" +
         (run.Completed ? string.Empty : " (run did not complete)");
 
-    public static string PerTest(CunitRun run)
+    /// <summary>One line per test; tests from another invocation than <paramref name="mainInvocation"/> say which.</summary>
+    public static string PerTest(CunitRun run, string? mainInvocation = null)
     {
         var text = new StringBuilder();
         foreach (var test in run.Tests)
@@ -24,6 +25,11 @@ internal static class ConformanceReport
                 _ => "SKIP",
             };
             text.Append(tag).Append("  ").Append(test.FullName);
+            if (test.Invocation is { } invocation && invocation != mainInvocation)
+            {
+                text.Append(" [").Append(invocation).Append(']');
+            }
+
             var reason = test.Outcome switch
             {
                 CunitOutcome.Skipped => test.Messages.FirstOrDefault(m => m.Contains("[SKIPPED]", StringComparison.Ordinal)),
@@ -69,7 +75,13 @@ internal static class ConformanceReport
         var text = new StringBuilder();
         foreach (var test in run.Failed)
         {
-            text.Append("FAILED ").Append(test.FullName).Append('\n');
+            text.Append("FAILED ").Append(test.FullName);
+            if (test.Invocation is { } invocation)
+            {
+                text.Append(" [").Append(invocation).Append(']');
+            }
+
+            text.Append('\n');
             foreach (var message in test.Messages)
             {
                 text.Append("    ").Append(message).Append('\n');
@@ -89,7 +101,36 @@ internal static class ConformanceReport
         return text.ToString();
     }
 
-    public static string Full(string title, string command, CunitRun run) =>
-        $"# {title}\n\n`{command}`\n\n**{Totals(run)}**\n\n## Per suite\n\n{PerSuite(run)}\n" +
-        $"## Failures\n\n```\n{(run.Failed.Any() ? Failures(run) : "none\n")}```\n\n## Per test\n\n```\n{PerTest(run)}```\n";
+    /// <summary>The invocations a run was made of: purpose, counts, time, exit, then the command lines.</summary>
+    public static string Invocations(IReadOnlyList<ConformanceInvocation> invocations)
+    {
+        var text = new StringBuilder();
+        text.Append("| invocation | purpose | passed | failed | skipped | time | result |\n|---|---|---:|---:|---:|---:|---|\n");
+        foreach (var i in invocations)
+        {
+            text.Append("| ").Append(i.Label).Append(" | ").Append(i.Purpose)
+                .Append(" | ").Append(i.Run.Count(CunitOutcome.Passed))
+                .Append(" | ").Append(i.Run.Count(CunitOutcome.Failed))
+                .Append(" | ").Append(i.Run.Count(CunitOutcome.Skipped))
+                .Append(" | ").Append($"{i.Result.Elapsed.TotalSeconds:0} s")
+                .Append(" | ").Append(i.Outcome).Append(" |\n");
+        }
+
+        text.Append("\n```\n");
+        foreach (var i in invocations)
+        {
+            text.Append("# ").Append(i.Label).Append('\n').Append(i.Command).Append('\n');
+        }
+
+        return text.Append("```\n").ToString();
+    }
+
+    /// <summary>
+    /// The whole report of a run merged from <paramref name="invocations"/> (each test once, see
+    /// <see cref="CunitRun.Merge"/>); per-invocation counts count what each invocation itself saw.
+    /// </summary>
+    public static string Full(string title, IReadOnlyList<ConformanceInvocation> invocations, CunitRun merged) =>
+        $"# {title}\n\n**{Totals(merged)}**\n\n## Invocations\n\n{Invocations(invocations)}\n## Per suite\n\n{PerSuite(merged)}\n" +
+        $"## Failures\n\n```\n{(merged.Failed.Any() ? Failures(merged) : "none\n")}```\n\n" +
+        $"## Per test\n\n```\n{PerTest(merged, invocations.Count > 0 ? invocations[0].Label : null)}```\n";
 }

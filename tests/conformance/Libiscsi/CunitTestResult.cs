@@ -15,4 +15,7 @@ internal sealed record CunitTestResult(
     IReadOnlyList<string> Trailing)
 {
     public string FullName => $"{Suite}.{Test}";
+
+    /// <summary>Label of the iscsi-test-cu invocation this result comes from, when a run merges several.</summary>
+    public string? Invocation { get; init; }
 }

@@ -3,9 +3,11 @@ using Tessera.Conformance.Harness;
 namespace Tessera.Conformance.Libiscsi;
 
 /// <summary>
-/// libiscsi's iscsi-test-cu against a freshly started target. Prints the per-test summary and
-/// the per-suite table, keeps the raw log and a markdown report under
-/// <see cref="ConformanceSettings.ReportsDirectory"/>, and fails listing every failed test.
+/// libiscsi's iscsi-test-cu against a freshly started target. A run may take several invocations
+/// against the same node (see <see cref="ConformanceSettings"/> for why); their results merge into
+/// one report — each test once — with the per-suite table, kept with every raw log under
+/// <see cref="ConformanceSettings.ReportsDirectory"/>. Fails listing every failed test, and with
+/// strict skips (the default) every skip that a fixed, non-removable disk should not need.
 /// </summary>
 public sealed class LibiscsiConformanceTests(ITestOutputHelper output)
 {
@@ -15,17 +17,61 @@ public sealed class LibiscsiConformanceTests(ITestOutputHelper output)
         await using var host = TargetHosts.Create();
         await TargetHosts.WithTargetLogOnFailureAsync(host, output, async () =>
         {
+            // LUN 0 keeps one logical block per physical block; the 512e volume is for the tests
+            // that need more (ConformanceSettings.LbppbSkipMarker).
+            await host.AddVolumeAsync(ConformanceSettings.EmulatedVolumeName, Sizes.GiB, readOnly: false,
+                ConformanceSettings.EmulatedPhysicalBlockSize, CancellationToken.None);
             await host.StartAsync(CancellationToken.None);
+            var emulatedUrl = await host.VolumeUrlAsync(ConformanceSettings.EmulatedVolumeName, CancellationToken.None);
+
+            var all = await IscsiTestCu.ListAsync(CancellationToken.None);
+            var selected = all.Where(t => TestSelection.Matches(ConformanceSettings.FullFilter, t)).ToList();
+            Assert.True(selected.Count > 0, $"{ConformanceSettings.FullFilter} selects no test of {IscsiTestCu.Tool} --list");
+
+            var isolated = selected.Where(t => ConformanceSettings.IsolatedTests.Contains(t.SuiteTest)).ToList();
+            var separate = selected.Where(t => ConformanceSettings.SeparateSuites.Contains(t.Suite) && !isolated.Contains(t)).ToList();
+            var main = selected.Except(isolated).Except(separate).ToList();
 
             // The same LU twice: the second session logs in under another initiator name, so
             // MultipathIO and the two-I_T-nexus reservation tests run.
-            var options = new IscsiTestCuOptions
+            string[] lun0 = [host.LunUrl, host.LunUrl];
+            var invocations = new List<ConformanceInvocation>();
+            await RunAsync("main", $"every selected test but {string.Join(", ", ConformanceSettings.SeparateSuites)}, LUN 0", lun0, main);
+
+            var needLbppb = invocations[0].Run.Tests
+                .Where(ConformanceSettings.SkippedForLbppb)
+                .Select(r => main.First(t => t.SuiteTest == r.FullName))
+                .ToList();
+            await RunAsync("512e", $"tests skipped for \"{ConformanceSettings.LbppbSkipMarker}\", again on a {ConformanceSettings.EmulatedPhysicalBlockSize}-byte physical block LU",
+                [emulatedUrl, emulatedUrl], needLbppb);
+
+            foreach (var test in isolated)
             {
-                Urls = [host.LunUrl, host.LunUrl],
-                AllowSanitize = ConformanceSettings.AllowSanitize,
-                TestFilter = ConformanceSettings.FullFilter,
-            };
-            await RunAndAssertNoFailuresAsync(host, "full", options);
+                await RunAsync(test.SuiteTest, "alone (see ConformanceSettings.IsolatedTests), LUN 0", lun0, [test]);
+            }
+
+            foreach (var suite in separate.GroupBy(t => t.Suite))
+            {
+                await RunAsync(suite.Key, "after the main invocation (see ConformanceSettings.SeparateSuites), LUN 0", lun0, [.. suite]);
+            }
+
+            await ReportAndAssertAsync(host, "full", all, invocations);
+
+            async Task RunAsync(string label, string purpose, IReadOnlyList<string> urls, IReadOnlyList<LibiscsiTestName> tests)
+            {
+                if (TestSelection.ToFilter(all, tests) is not { } filter)
+                {
+                    return;
+                }
+
+                var options = new IscsiTestCuOptions
+                {
+                    Urls = urls,
+                    AllowSanitize = ConformanceSettings.AllowSanitize,
+                    TestFilter = filter,
+                };
+                invocations.Add(await InvokeAsync(host, "full", label, purpose, options));
+            }
         });
     }
 
@@ -35,74 +81,95 @@ public sealed class LibiscsiConformanceTests(ITestOutputHelper output)
         await using var host = TargetHosts.Create();
         await TargetHosts.WithTargetLogOnFailureAsync(host, output, async () =>
         {
-            await host.AddVolumeAsync("readonly", Sizes.GiB, readOnly: true, CancellationToken.None);
+            await host.AddVolumeAsync("readonly", Sizes.GiB, readOnly: true, physicalBlockSize: 0, CancellationToken.None);
             await host.StartAsync(CancellationToken.None);
             var url = await host.VolumeUrlAsync("readonly", CancellationToken.None);
+
+            var all = await IscsiTestCu.ListAsync(CancellationToken.None);
+            var tests = all
+                .Where(t => TestSelection.Matches(ConformanceSettings.ReadOnlyFilter, t) && !ConformanceSettings.NotOnReadOnly.Contains(t.SuiteTest))
+                .ToList();
             var options = new IscsiTestCuOptions
             {
                 Urls = [url],
                 AllowSanitize = ConformanceSettings.AllowSanitize,
-                TestFilter = ConformanceSettings.ReadOnlyFilter,
+                TestFilter = TestSelection.ToFilter(all, tests) ?? throw new InvalidOperationException($"{ConformanceSettings.ReadOnlyFilter} selects nothing"),
             };
-            await RunAndAssertNoFailuresAsync(host, "readonly", options);
+            var invocation = await InvokeAsync(host, "readonly", "main", "write-protect tests on a read-only volume", options);
+            await ReportAndAssertAsync(host, "readonly", all, [invocation]);
         });
     }
 
-    private async Task RunAndAssertNoFailuresAsync(ITargetHost host, string label, IscsiTestCuOptions options)
+    private async Task<ConformanceInvocation> InvokeAsync(ITargetHost host, string run, string label, string purpose, IscsiTestCuOptions options)
     {
-        var command = IscsiTestCu.CommandLine(options);
-        output.WriteLine($"$ {command}");
-        var (result, run) = await IscsiTestCu.RunAsync(options, CancellationToken.None);
-
-        var report = ConformanceReport.Full($"iscsi-test-cu against {host.Name} ({label})", command, run);
+        output.WriteLine($"[{label}] $ {IscsiTestCu.CommandLine(options)}");
+        var (result, parsed) = await IscsiTestCu.RunAsync(options, CancellationToken.None);
+        var invocation = new ConformanceInvocation(label, purpose, options, result, parsed);
         Directory.CreateDirectory(ConformanceSettings.ReportsDirectory);
-        var stem = Path.Combine(ConformanceSettings.ReportsDirectory, $"{host.Name}-{label}");
-        await File.WriteAllTextAsync(stem + ".log", result.Output);
-        await File.WriteAllTextAsync(stem + ".md", report);
+        await File.WriteAllTextAsync(LogPath(host, run, label), result.Output);
+        output.WriteLine($"[{label}] {ConformanceReport.Totals(parsed)} in {result.Elapsed.TotalSeconds:0}s ({invocation.Outcome})");
+        return invocation;
+    }
 
-        output.WriteLine($"{ConformanceReport.Totals(run)} in {result.Elapsed.TotalSeconds:0}s (exit {result.ExitCode}{(result.TimedOut ? ", timed out" : string.Empty)})");
-        output.WriteLine($"raw log: {stem}.log, report: {stem}.md");
+    private static string LogPath(ITargetHost host, string run, string label) =>
+        Path.Combine(ConformanceSettings.ReportsDirectory, $"{host.Name}-{run}-{string.Concat(label.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-'))}.log");
+
+    private async Task ReportAndAssertAsync(ITargetHost host, string run, IReadOnlyList<LibiscsiTestName> order, IReadOnlyList<ConformanceInvocation> invocations)
+    {
+        var merged = CunitRun.Merge(order, invocations.Select(i => (i.Label, i.Run)));
+        var report = ConformanceReport.Full($"iscsi-test-cu against {host.Name} ({run})", invocations, merged);
+        var reportPath = Path.Combine(ConformanceSettings.ReportsDirectory, $"{host.Name}-{run}.md");
+        await File.WriteAllTextAsync(reportPath, report);
+
         output.WriteLine(string.Empty);
-        output.WriteLine(ConformanceReport.PerSuite(run));
-        if (run.Failed.Any())
+        output.WriteLine($"{ConformanceReport.Totals(merged)} in {invocations.Sum(i => i.Result.Elapsed.TotalSeconds):0}s over {invocations.Count} invocation(s)");
+        output.WriteLine($"report: {reportPath}, raw logs: {string.Join(", ", invocations.Select(i => LogPath(host, run, i.Label)))}");
+        output.WriteLine(string.Empty);
+        output.WriteLine(ConformanceReport.Invocations(invocations));
+        output.WriteLine(ConformanceReport.PerSuite(merged));
+        if (merged.Failed.Any())
         {
-            output.WriteLine(ConformanceReport.Failures(run));
+            output.WriteLine(ConformanceReport.Failures(merged));
         }
 
-        output.WriteLine(ConformanceReport.PerTest(run));
+        output.WriteLine(ConformanceReport.PerTest(merged, invocations[0].Label));
 
-        Assert.True(run.Tests.Count > 0, $"iscsi-test-cu ran no test (exit {result.ExitCode}):\n{Head(result.Output)}");
+        Assert.True(merged.Tests.Count > 0, $"iscsi-test-cu ran no test (exit {invocations[0].Result.ExitCode}):\n{Head(invocations[0].Result.Output)}");
 
         // One assertion naming every problem, so a single run tells the whole story.
         var problems = new List<string>();
-        if (result.TimedOut)
+        foreach (var invocation in invocations)
         {
-            problems.Add($"iscsi-test-cu did not finish within {options.Timeout}");
+            if (invocation.Result.TimedOut)
+            {
+                problems.Add($"[{invocation.Label}] iscsi-test-cu did not finish within {invocation.Options.Timeout}");
+            }
+
+            if (!invocation.Run.Completed)
+            {
+                var last = invocation.Run.Tests.Count > 0 ? invocation.Run.Tests[^1].FullName : "(before the first test)";
+                problems.Add($"[{invocation.Label}] iscsi-test-cu stopped before its run summary (exit {invocation.Result.ExitCode}) in {last}");
+            }
         }
 
-        if (!run.Completed)
-        {
-            problems.Add($"iscsi-test-cu stopped before its run summary (exit {result.ExitCode}) in {run.Tests[^1].FullName}");
-        }
-
-        var failed = run.Failed.ToList();
+        var failed = merged.Failed.ToList();
         if (failed.Count > 0)
         {
             problems.Add(
-                $"{failed.Count} of {run.Tests.Count} libiscsi tests failed:\n" +
-                string.Join('\n', failed.Select(t => $"  {t.FullName}: {FirstReason(t)}")));
+                $"{failed.Count} of {merged.Tests.Count} libiscsi tests failed:\n" +
+                string.Join('\n', failed.Select(t => $"  {t.FullName} [{t.Invocation}]: {FirstReason(t)}")));
         }
 
         if (ConformanceSettings.StrictSkips)
         {
-            var skipped = run.Tests
+            var skipped = merged.Tests
                 .Where(t => t.Outcome == CunitOutcome.Skipped && !ConformanceSettings.IsInapplicableToFixedDisk(t))
                 .ToList();
             if (skipped.Count > 0)
             {
                 problems.Add(
                     $"{skipped.Count} libiscsi tests skipped that apply to a fixed disk:\n" +
-                    string.Join('\n', skipped.Select(t => $"  {t.FullName}: {t.Messages.FirstOrDefault(m => m.Contains("[SKIPPED]", StringComparison.Ordinal))}")));
+                    string.Join('\n', skipped.Select(t => $"  {t.FullName} [{t.Invocation}]: {t.Messages.FirstOrDefault(m => m.Contains("[SKIPPED]", StringComparison.Ordinal))}")));
             }
         }
 
