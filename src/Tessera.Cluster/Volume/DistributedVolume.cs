@@ -205,9 +205,62 @@ internal sealed class DistributedVolume : IBlockStore
         }
     }
 
-    private async ValueTask ReadCoreAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads chunk by chunk from the data columns' nodes. Page-cache reads complete synchronously,
+    /// so this stays on the caller's thread without allocating until a read must wait or a column
+    /// is out; the rest then continues asynchronously.
+    /// </summary>
+    private ValueTask ReadCoreAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
     {
         int done = 0;
+        while (done < destination.Length)
+        {
+            (long stripe, int column, int chunkOffset) = Locate(offset + done);
+            int length = Math.Min(_layout.ChunkSize - chunkOffset, destination.Length - done);
+            NodeId node = _layout.NodeOf(stripe, column);
+            if (!_liveness.IsUp(node))
+            {
+                return ReadSlowAsync(offset, destination, done, cancellationToken);
+            }
+
+            ValueTask read;
+            try
+            {
+                read = _chunks.ReadAsync(node, new ChunkAddress(_layout.VolumeId, stripe, column), chunkOffset, destination.Slice(done, length), cancellationToken);
+            }
+            catch (NodeUnavailableException)
+            {
+                return ReadSlowAsync(offset, destination, done, cancellationToken);
+            }
+
+            if (!read.IsCompletedSuccessfully)
+            {
+                return ContinueReadAsync(read, offset, destination, done, length, cancellationToken);
+            }
+
+            read.GetAwaiter().GetResult();
+            done += length;
+        }
+
+        return default;
+    }
+
+    private async ValueTask ContinueReadAsync(ValueTask pending, long offset, Memory<byte> destination, int done, int length, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await pending.ConfigureAwait(false);
+        }
+        catch (NodeUnavailableException)
+        {
+            await ExecuteAsync(OwnerOperation.Read, offset + done, length, default, default, WriteFlags.None, cancellationToken, destination.Slice(done, length)).ConfigureAwait(false);
+        }
+
+        await ReadSlowAsync(offset, destination, done + length, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask ReadSlowAsync(long offset, Memory<byte> destination, int done, CancellationToken cancellationToken)
+    {
         while (done < destination.Length)
         {
             long at = offset + done;

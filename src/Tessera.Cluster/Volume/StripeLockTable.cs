@@ -52,6 +52,10 @@ internal sealed class StripeLockTable
             }
 
             grant.Blocked = blocked;
+            if (blocked > 0)
+            {
+                grant.PrepareToWait();
+            }
         }
 
         if (blocked == 0)
@@ -105,8 +109,10 @@ internal sealed class StripeLockTable
 /// <summary>One request's place in the stripe queues of <see cref="StripeLockTable"/>.</summary>
 internal sealed class StripeLockGrant
 {
+    // Created only when the request has to wait, so an uncontended lock allocates no task.
     // Continuations run on the thread pool: a releaser must not run the next holder's I/O inline.
-    private readonly TaskCompletionSource _granted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource? _waiter;
+    private volatile bool _granted;
 
     public StripeLockGrant(long[] stripes, int count)
     {
@@ -121,9 +127,16 @@ internal sealed class StripeLockGrant
     /// <summary>Queues this request is not yet at the head of (guarded by the table's lock).</summary>
     internal int Blocked { get; set; }
 
-    public bool IsGranted => _granted.Task.IsCompleted;
+    public bool IsGranted => _granted;
 
-    public Task WaitAsync() => _granted.Task;
+    public ValueTask WaitAsync() => _granted ? default : new ValueTask(_waiter!.Task);
 
-    internal void Grant() => _granted.TrySetResult();
+    /// <summary>Called under the table's lock when the request must wait, before anyone can grant it.</summary>
+    internal void PrepareToWait() => _waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    internal void Grant()
+    {
+        _granted = true;
+        _waiter?.TrySetResult();
+    }
 }
