@@ -197,7 +197,16 @@ internal sealed class ContextReplicator : IAsyncDisposable
     {
         var report = new TaskAbortReport(Self.NodeId, revision) { AbortedNexusKeys = [.. abortedNexusKeys] };
         byte[] json = LuStateJson.SerializeRecord(report);
-        var token = _stop.Token;
+        CancellationToken token;
+        try
+        {
+            token = _stop.Token;
+        }
+        catch (ObjectDisposedException)
+        {
+            return; // the node is shutting down
+        }
+
         while (!token.IsCancellationRequested && !IsFenced)
         {
             try
@@ -211,7 +220,18 @@ internal sealed class ContextReplicator : IAsyncDisposable
             }
             catch (MetadataStoreException)
             {
-                await Task.Delay(RetryDelay, token).ConfigureAwait(false);
+                try
+                {
+                    await Task.Delay(RetryDelay, token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
             }
             catch (ObjectDisposedException)
             {
