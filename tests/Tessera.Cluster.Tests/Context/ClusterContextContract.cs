@@ -193,6 +193,38 @@ public abstract partial class ClusterContextContract
     }
 
     [Fact]
+    public async Task SeveralLusOnOneNodeShareOneOrderedAck()
+    {
+        // One watch and one ack per node cover every LU: an ack for LU b's revision must imply LU a's
+        // earlier revisions are applied too.
+        await using var store = await CreateStoreAsync();
+        await using var cluster = await ContextCluster.StartAsync(store, 3);
+        string other = Guid.NewGuid().ToString("N");
+        var seconds = await Task.WhenAll(cluster.Nodes.Select(n => n.Replicator.OpenAsync(other)));
+        try
+        {
+            for (int i = 0; i < Iterations / 4; i++)
+            {
+                var a = cluster.Nodes[i % 3].Context;
+                var b = seconds[(i + 1) % 3];
+                var changeA = a.ChangeAsync(s => TestChanges.Reregister(s, LuStateJsonTests.NexusA, (ulong)i)).AsTask();
+                var changeB = b.ChangeAsync(s => TestChanges.Reregister(s, LuStateJsonTests.NexusB, (ulong)i)).AsTask();
+                uint ga = await changeA, gb = await changeB;
+                Assert.All(cluster.Nodes, n => Assert.True(n.Context.Current.PersistentReservations.Generation >= ga));
+                Assert.All(seconds, c => Assert.True(c.Current.PersistentReservations.Generation >= gb));
+                Assert.All(cluster.Nodes, n => Assert.DoesNotContain(n.Context.Current.PersistentReservations.Registrations, r => r.NexusKey == LuStateJsonTests.NexusB));
+            }
+        }
+        finally
+        {
+            foreach (var c in seconds)
+            {
+                await c.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task ReservationsWithoutAWindow()
     {
         await using var store = await CreateStoreAsync();
