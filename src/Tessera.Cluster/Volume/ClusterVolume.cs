@@ -9,6 +9,7 @@ internal sealed class ClusterVolume
     {
         Layout = layout;
         Ownership = new InMemoryOwnershipView(layout);
+        _rebuiltBelow = new long[cluster.NodeCount];
         var owners = new SubUnitOwner[cluster.NodeCount];
         for (int i = 0; i < owners.Length; i++)
         {
@@ -38,6 +39,9 @@ internal sealed class ClusterVolume
         Views = views;
     }
 
+    // Per node: while it is being rebuilt, its columns of stripes below this are current again.
+    private readonly long[] _rebuiltBelow;
+
     public VolumeLayout Layout { get; }
 
     public InMemoryOwnershipView Ownership { get; }
@@ -48,6 +52,27 @@ internal sealed class ClusterVolume
     public IReadOnlyList<DistributedVolume> Views { get; }
 
     public InProcessTokenTransport Transport { get; }
+
+    internal bool IsRebuilt(NodeId node, long stripe) => stripe < Volatile.Read(ref _rebuiltBelow[node.Value]);
+
+    internal void BeginRebuild(NodeId node) => Volatile.Write(ref _rebuiltBelow[node.Value], 0);
+
+    /// <summary>Recomputes every column <paramref name="node"/> holds, stripe by stripe, through each stripe's current owner.</summary>
+    internal async Task RebuildAsync(NodeId node, CancellationToken cancellationToken)
+    {
+        for (long stripe = 0; stripe < Layout.StripeCount; stripe++)
+        {
+            long next = stripe + 1;
+            if (Layout.ColumnOf(stripe, node) < 0)
+            {
+                Volatile.Write(ref _rebuiltBelow[node.Value], next);
+                continue;
+            }
+
+            NodeId owner = Ownership.Owner(Layout.SubUnitOf(stripe));
+            await Owners[owner.Value].RebuildStripeAsync(stripe, node, () => Volatile.Write(ref _rebuiltBelow[node.Value], next), cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>
     /// Parity scrub of every stripe through its current owner (under the stripe lock). Returns the

@@ -93,7 +93,7 @@ internal sealed class DistributedVolume : IBlockStore
         for (int node = 0; node < _layout.NodeCount; node++)
         {
             var id = new NodeId(node);
-            if (_liveness.IsUp(id))
+            if (_liveness.AcceptsChunkIo(id))
             {
                 flushes.Add(FlushNodeAsync(id, cancellationToken));
             }
@@ -155,7 +155,7 @@ internal sealed class DistributedVolume : IBlockStore
             NodeId node = _layout.NodeOf(stripe, column);
             bool pieceMapped;
             int length;
-            if (_liveness.IsUp(node))
+            if (_liveness.IsColumnAvailable(_layout.VolumeId, node, stripe))
             {
                 try
                 {
@@ -218,7 +218,7 @@ internal sealed class DistributedVolume : IBlockStore
             (long stripe, int column, int chunkOffset) = Locate(offset + done);
             int length = Math.Min(_layout.ChunkSize - chunkOffset, destination.Length - done);
             NodeId node = _layout.NodeOf(stripe, column);
-            if (!_liveness.IsUp(node))
+            if (!_liveness.IsColumnAvailable(_layout.VolumeId, node, stripe))
             {
                 return ReadSlowAsync(offset, destination, done, cancellationToken);
             }
@@ -269,7 +269,7 @@ internal sealed class DistributedVolume : IBlockStore
             Memory<byte> piece = destination.Slice(done, length);
             NodeId node = _layout.NodeOf(stripe, column);
             bool direct = false;
-            if (_liveness.IsUp(node))
+            if (_liveness.IsColumnAvailable(_layout.VolumeId, node, stripe))
             {
                 try
                 {

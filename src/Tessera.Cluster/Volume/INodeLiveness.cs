@@ -4,10 +4,20 @@ namespace Tessera.Cluster.Volume;
 
 /// <summary>
 /// Which nodes are in the cluster right now (membership by lease in the metadata store later).
-/// An owner plans each stripe operation from it: a column on a node that is out is neither read
+/// An owner plans each stripe operation from it: a column that is not available is neither read
 /// nor written, and parity stands in for it.
 /// </summary>
 internal interface INodeLiveness
 {
     bool IsUp(NodeId node);
+
+    /// <summary>
+    /// Whether <paramref name="node"/>'s column of <paramref name="stripe"/> holds current data and
+    /// takes writes. Differs from <see cref="IsUp"/> while a node is being rebuilt: only the stripes
+    /// already rebuilt are available.
+    /// </summary>
+    bool IsColumnAvailable(Guid volume, NodeId node, long stripe) => IsUp(node);
+
+    /// <summary>Whether chunk I/O to <paramref name="node"/> is accepted (up, or being rebuilt).</summary>
+    bool AcceptsChunkIo(NodeId node) => IsUp(node);
 }

@@ -14,15 +14,18 @@ internal sealed class InProcessCluster : INodeLiveness, IAsyncDisposable
 {
     public const int DefaultNodeCount = 6;
 
-    private readonly bool[] _down;
+    private const int Up = 0, Down = 1, Rebuilding = 2;
+
+    private readonly int[] _state;
     private readonly List<ClusterVolume> _volumes = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, ClusterVolume> _byId = new();
 
     /// <param name="jitterSeed">When set, owner parts and token messages are delivered after seeded random thread-pool hops (reordering).</param>
     public InProcessCluster(string root, int nodeCount = DefaultNodeCount, int? jitterSeed = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(nodeCount, 1);
         Root = root;
-        _down = new bool[nodeCount];
+        _state = new int[nodeCount];
         var stores = new ChunkStore[nodeCount];
         for (int i = 0; i < nodeCount; i++)
         {
@@ -36,7 +39,7 @@ internal sealed class InProcessCluster : INodeLiveness, IAsyncDisposable
 
     public string Root { get; }
 
-    public int NodeCount => _down.Length;
+    public int NodeCount => _state.Length;
 
     public IReadOnlyList<ChunkStore> Stores { get; }
 
@@ -46,7 +49,18 @@ internal sealed class InProcessCluster : INodeLiveness, IAsyncDisposable
 
     public IReadOnlyList<ClusterVolume> Volumes => _volumes;
 
-    public bool IsUp(NodeId node) => (uint)node.Value < (uint)_down.Length && !Volatile.Read(ref _down[node.Value]);
+    public bool IsUp(NodeId node) => State(node) == Up;
+
+    public bool AcceptsChunkIo(NodeId node) => State(node) is Up or Rebuilding;
+
+    public bool IsColumnAvailable(Guid volume, NodeId node, long stripe) => State(node) switch
+    {
+        Up => true,
+        Rebuilding => _byId.TryGetValue(volume, out ClusterVolume? v) && v.IsRebuilt(node, stripe),
+        _ => false,
+    };
+
+    private int State(NodeId node) => (uint)node.Value < (uint)_state.Length ? Volatile.Read(ref _state[node.Value]) : Down;
 
     public ClusterVolume CreateVolume(long sizeBytes, int blockSize = 512, int dataColumns = VolumeLayout.DefaultDataColumns,
         int chunkSize = VolumeLayout.DefaultChunkSize, int stripesPerSubUnit = VolumeLayout.DefaultStripesPerSubUnit, Guid? id = null)
@@ -66,6 +80,7 @@ internal sealed class InProcessCluster : INodeLiveness, IAsyncDisposable
         lock (_volumes)
         {
             _volumes.Add(volume);
+            _byId[layout.VolumeId] = volume;
         }
 
         return volume;
@@ -77,7 +92,7 @@ internal sealed class InProcessCluster : INodeLiveness, IAsyncDisposable
     /// </summary>
     public void MarkDown(NodeId node)
     {
-        Volatile.Write(ref _down[node.Value], true);
+        Volatile.Write(ref _state[node.Value], Down);
         foreach (ClusterVolume volume in _volumes)
         {
             volume.Ownership.ReassignAll(node, u => NextUp(node));
@@ -89,6 +104,44 @@ internal sealed class InProcessCluster : INodeLiveness, IAsyncDisposable
                 if (IsUp(new NodeId(i)))
                 {
                     volume.Owners[i].Ordering.NodeFailed(node);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Brings a node that was marked down back (same node id, its chunk store stale or empty — a
+    /// replacement disk): every column it holds is recomputed from the others stripe by stripe under
+    /// the owner's stripe lock while I/O goes on. Stripes already rebuilt take writes and serve reads
+    /// on the node at once; the rest stay degraded until their turn. Ownership stays where it moved.
+    /// </summary>
+    public async Task RebuildAsync(NodeId node, CancellationToken cancellationToken = default)
+    {
+        if (State(node) != Down)
+        {
+            throw new InvalidOperationException($"node {node} is not down");
+        }
+
+        foreach (ClusterVolume volume in _volumes)
+        {
+            volume.BeginRebuild(node);
+        }
+
+        Volatile.Write(ref _state[node.Value], Rebuilding);
+        foreach (ClusterVolume volume in _volumes)
+        {
+            await volume.RebuildAsync(node, cancellationToken).ConfigureAwait(false);
+        }
+
+        Volatile.Write(ref _state[node.Value], Up);
+        foreach (ClusterVolume volume in _volumes)
+        {
+            volume.Owners[node.Value].Ordering.Resume();
+            for (int i = 0; i < NodeCount; i++)
+            {
+                if (i != node.Value)
+                {
+                    volume.Owners[i].Ordering.NodeRejoined(node);
                 }
             }
         }

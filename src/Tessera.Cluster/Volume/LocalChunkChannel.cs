@@ -25,5 +25,5 @@ internal sealed class LocalChunkChannel(IReadOnlyList<ChunkStore> stores, INodeL
         Store(node).GetStatusAsync(chunk, offset, cancellationToken);
 
     private ChunkStore Store(NodeId node) =>
-        liveness.IsUp(node) ? stores[node.Value] : throw new NodeUnavailableException(node);
+        liveness.AcceptsChunkIo(node) ? stores[node.Value] : throw new NodeUnavailableException(node);
 }

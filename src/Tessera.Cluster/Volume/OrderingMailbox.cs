@@ -60,6 +60,15 @@ internal sealed class OrderingMailbox : IApplySink
     /// </summary>
     public void Stop() => Post(new Work(WorkKind.Stop, null, default, Self));
 
+    /// <summary>This node is back in service (after a rebuild): parts are accepted again.</summary>
+    public void Resume() => Post(new Work(WorkKind.Resume, null, default, Self));
+
+    /// <summary>
+    /// <paramref name="node"/> is back under a new epoch (its old connections fenced): requests
+    /// naming it are accepted again.
+    /// </summary>
+    public void NodeRejoined(NodeId node) => Post(new Work(WorkKind.Rejoined, null, default, node));
+
     void IApplySink.Apply(RequestId request)
     {
         if (!_parts.Remove(request, out PendingPart? part))
@@ -156,6 +165,13 @@ internal sealed class OrderingMailbox : IApplySink
                 }
 
                 break;
+            case WorkKind.Resume:
+                _stopped = false;
+                break;
+            case WorkKind.Rejoined:
+                _failed.Remove(work.Failed);
+                Node.OnNodeRejoined(work.Failed);
+                break;
             case WorkKind.Stop:
                 _stopped = true;
                 var parts = new List<KeyValuePair<RequestId, PendingPart>>(_parts);
@@ -198,6 +214,8 @@ internal sealed class OrderingMailbox : IApplySink
         Message,
         NodeFailed,
         Stop,
+        Resume,
+        Rejoined,
     }
 
     private readonly record struct Work(WorkKind Kind, PendingPart? Part, OrderingMessage Message, NodeId Failed);

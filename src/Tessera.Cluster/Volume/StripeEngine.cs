@@ -133,6 +133,56 @@ internal sealed class StripeEngine
         }
     }
 
+    /// <summary>
+    /// Rebuild: recomputes <paramref name="column"/> of <paramref name="stripe"/> (not available yet)
+    /// from the other columns and writes it to its node, which must accept chunk I/O. An all-zero
+    /// column is punched instead of written, so the rebuilt node stays thin.
+    /// </summary>
+    public async ValueTask RebuildColumnAsync(long stripe, int column, CancellationToken cancellationToken)
+    {
+        (int down, int first, int second) = DownColumns(stripe);
+        if (first != column && second != column)
+        {
+            return;
+        }
+
+        if (down > 2)
+        {
+            throw new IOException($"stripe {stripe} of volume {_layout.VolumeId} has {down} columns unavailable; cannot rebuild column {column}");
+        }
+
+        int columnSize = _layout.ChunkSize;
+        byte[] stripeBuffer = ArrayPool<byte>.Shared.Rent(_layout.Parity.StripeSize);
+        try
+        {
+            Memory<byte> all = stripeBuffer.AsMemory(0, _layout.Parity.StripeSize);
+            await ReadSurvivorsAsync(stripe, all, first, second, cancellationToken).ConfigureAwait(false);
+            if (second < 0)
+            {
+                _codec.Reconstruct(all.Span, first);
+            }
+            else
+            {
+                _codec.Reconstruct(all.Span, first, second);
+            }
+
+            Memory<byte> rebuilt = all.Slice(column * columnSize, columnSize);
+            NodeId node = _layout.NodeOf(stripe, column);
+            if (rebuilt.Span.IndexOfAnyExcept((byte)0) < 0)
+            {
+                await _chunks.UnmapAsync(node, Chunk(stripe, column), 0, columnSize, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await _chunks.WriteAsync(node, Chunk(stripe, column), 0, rebuilt, WriteFlags.None, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(stripeBuffer);
+        }
+    }
+
     private async ValueTask ReadDirectAsync(long stripe, int start, Memory<byte> destination, CancellationToken cancellationToken)
     {
         int columnSize = _layout.ChunkSize;
@@ -349,7 +399,7 @@ internal sealed class StripeEngine
         int down = 0, first = -1, second = -1;
         for (int column = 0; column < _layout.ColumnCount; column++)
         {
-            if (!_liveness.IsUp(_layout.NodeOf(stripe, column)))
+            if (!_liveness.IsColumnAvailable(_layout.VolumeId, _layout.NodeOf(stripe, column), stripe))
             {
                 down++;
                 if (first < 0)

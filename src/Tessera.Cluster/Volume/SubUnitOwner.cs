@@ -69,6 +69,32 @@ internal sealed class SubUnitOwner
     }
 
     /// <summary>
+    /// Rebuilds <paramref name="node"/>'s column of <paramref name="stripe"/> under the stripe lock,
+    /// then runs <paramref name="rebuilt"/> (the caller marks the column available) before any later
+    /// write of the stripe can start — so no write can slip between rebuild and availability.
+    /// </summary>
+    public async ValueTask RebuildStripeAsync(long stripe, NodeId node, Action rebuilt, CancellationToken cancellationToken = default)
+    {
+        int column = _layout.ColumnOf(stripe, node);
+        long[] stripes = [stripe];
+        StripeLockGrant grant = _locks.Enqueue(stripes, 1);
+        try
+        {
+            await grant.WaitAsync().ConfigureAwait(false);
+            if (column >= 0)
+            {
+                await _engine.RebuildColumnAsync(stripe, column, cancellationToken).ConfigureAwait(false);
+            }
+
+            rebuilt();
+        }
+        finally
+        {
+            _locks.Release(grant);
+        }
+    }
+
+    /// <summary>
     /// Checks ownership and enqueues the part's stripe locks synchronously (the caller's order is the
     /// lock order), then runs it.
     /// </summary>
@@ -217,7 +243,7 @@ internal sealed class SubUnitOwner
         for (int node = 0; node < _layout.NodeCount; node++)
         {
             var id = new NodeId(node);
-            if (_engine.Liveness.IsUp(id))
+            if (_engine.Liveness.AcceptsChunkIo(id))
             {
                 await chunks.UnmapStripesAsync(id, _layout.VolumeId, firstStripe, count).ConfigureAwait(false);
             }
