@@ -35,24 +35,25 @@ public sealed class LibiscsiConformanceTests(ITestOutputHelper output)
             // The same LU twice: the second session logs in under another initiator name, so
             // MultipathIO and the two-I_T-nexus reservation tests run.
             string[] lun0 = [host.LunUrl, host.LunUrl];
+            var onLun0 = $"LUN {Lun(host.LunUrl)}";
             var invocations = new List<ConformanceInvocation>();
-            await RunAsync("main", $"every selected test but {string.Join(", ", ConformanceSettings.SeparateSuites)}, LUN 0", lun0, main);
+            await RunAsync("main", $"every selected test but {string.Join(", ", ConformanceSettings.SeparateSuites)}, {onLun0}", lun0, main);
 
             var needLbppb = invocations[0].Run.Tests
                 .Where(ConformanceSettings.SkippedForLbppb)
                 .Select(r => main.First(t => t.SuiteTest == r.FullName))
                 .ToList();
-            await RunAsync("512e", $"tests skipped for \"{ConformanceSettings.LbppbSkipMarker}\", again on a {ConformanceSettings.EmulatedPhysicalBlockSize}-byte physical block LU",
+            await RunAsync("512e", $"tests skipped for \"{ConformanceSettings.LbppbSkipMarker}\", again on a {ConformanceSettings.EmulatedPhysicalBlockSize}-byte physical block LU, LUN {Lun(emulatedUrl)}",
                 [emulatedUrl, emulatedUrl], needLbppb);
 
             foreach (var test in isolated)
             {
-                await RunAsync(test.SuiteTest, "alone (see ConformanceSettings.IsolatedTests), LUN 0", lun0, [test]);
+                await RunAsync(test.SuiteTest, $"alone (see ConformanceSettings.IsolatedTests), {onLun0}", lun0, [test]);
             }
 
             foreach (var suite in separate.GroupBy(t => t.Suite))
             {
-                await RunAsync(suite.Key, "after the main invocation (see ConformanceSettings.SeparateSuites), LUN 0", lun0, [.. suite]);
+                await RunAsync(suite.Key, $"after the main invocation (see ConformanceSettings.SeparateSuites), {onLun0}", lun0, [.. suite]);
             }
 
             await ReportAndAssertAsync(host, "full", all, invocations);
@@ -110,6 +111,8 @@ public sealed class LibiscsiConformanceTests(ITestOutputHelper output)
         output.WriteLine($"[{label}] {ConformanceReport.Totals(parsed)} in {result.Elapsed.TotalSeconds:0}s ({invocation.Outcome})");
         return invocation;
     }
+
+    private static string Lun(string url) => url[(url.LastIndexOf('/') + 1)..];
 
     private static string LogPath(ITargetHost host, string run, string label) =>
         Path.Combine(ConformanceSettings.ReportsDirectory, $"{host.Name}-{run}-{string.Concat(label.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-'))}.log");
