@@ -24,6 +24,7 @@ internal sealed class ContextReplicator : IAsyncDisposable
     private readonly CancellationTokenSource _watchStop;
     private readonly Channel<bool> _ackSignal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly AppliedAcks _acks;
+    private readonly AckTracker _ackTracker;
     private readonly EpochFencing _fencing;
     private Task _watchLoop = Task.CompletedTask;
     private Task _ackLoop = Task.CompletedTask;
@@ -39,6 +40,7 @@ internal sealed class ContextReplicator : IAsyncDisposable
         Self = self;
         Options = options ?? new ClusterContextOptions();
         _acks = new AppliedAcks(store);
+        _ackTracker = new AckTracker(store);
         _fencing = new EpochFencing(store, self);
         _watchStop = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
     }
@@ -75,6 +77,7 @@ internal sealed class ContextReplicator : IAsyncDisposable
             throw new InvalidOperationException("already started");
         }
 
+        await _ackTracker.StartAsync(cancellationToken).ConfigureAwait(false);
         var range = await Store.GetRangeAsync(MetadataKeys.Context, cancellationToken).ConfigureAwait(false);
         ApplyListing(range);
         _watchLoop = Task.Run(() => WatchLoopAsync(range.Revision + 1, _watchStop.Token), CancellationToken.None);
@@ -118,6 +121,8 @@ internal sealed class ContextReplicator : IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
+
+        await _ackTracker.DisposeAsync().ConfigureAwait(false);
 
         _watchStop.Dispose();
         _stop.Dispose();
@@ -174,12 +179,19 @@ internal sealed class ContextReplicator : IAsyncDisposable
             return [];
         }
 
-        var acked = _acks.WaitAppliedAsync(revision, others.Keys, Options.AckTimeout, CancellationToken.None);
+        var acked = _ackTracker.WaitAsync(revision, others.Keys, Options.AckTimeout);
         var reported = abortVolume is null
             ? Task.FromResult<(IReadOnlyList<string> Missing, IReadOnlyCollection<string> Aborted)>(([], []))
             : WaitAbortReportsAsync(abortVolume, revision, others.Keys, Options.AckTimeout);
         await Task.WhenAll(acked, reported).ConfigureAwait(false);
-        var missing = (await acked.ConfigureAwait(false)).Union((await reported.ConfigureAwait(false)).Missing, StringComparer.Ordinal).ToList();
+        var unacked = await acked.ConfigureAwait(false);
+        if (unacked.Count > 0)
+        {
+            // Never fence on this node's view alone (its ack watch could be the one that is stuck).
+            unacked = await _ackTracker.ConfirmMissingAsync(revision, unacked).ConfigureAwait(false);
+        }
+
+        var missing = unacked.Union((await reported.ConfigureAwait(false)).Missing, StringComparer.Ordinal).ToList();
         if (missing.Count > 0)
         {
             await Task.WhenAll(missing.Select(id => FenceAsync(id, others[id]))).ConfigureAwait(false);
