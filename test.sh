@@ -9,7 +9,10 @@ set -uo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 ROOT=$PWD
 CONFIGURATION=Release
-SUITE_TIMEOUT=${TESSERA_SUITE_TIMEOUT:-40m}
+SUITE_TIMEOUT=${TESSERA_SUITE_TIMEOUT:-20m}
+# A single test that runs longer than this is killed and reported by name (vstest blame),
+# so one hang costs minutes, not the CI budget.
+TEST_HANG_TIMEOUT=${TESSERA_TEST_HANG_TIMEOUT:-8m}
 RESULTS=$ROOT/TestResults/test.sh
 APT_PACKAGES=(libiscsi-bin qemu-utils qemu-block-extra tgt etcd-server libisal2)
 
@@ -107,7 +110,8 @@ for project in "${PROJECTS[@]}"; do
     started=$SECONDS
     timeout --kill-after=30s "$SUITE_TIMEOUT" \
         "$DOTNET" test "$project" --no-build -c "$CONFIGURATION" --nologo \
-        --results-directory "$RESULTS" --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=minimal"
+        --results-directory "$RESULTS" --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=minimal" \
+        --blame-hang-timeout "$TEST_HANG_TIMEOUT" --blame-hang-dump-type none
     rc=$?
     elapsed=$((SECONDS - started))
 
