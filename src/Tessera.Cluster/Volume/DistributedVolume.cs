@@ -319,8 +319,32 @@ internal sealed class DistributedVolume : IBlockStore
             return -1;
         }
 
-        // One snapshot of the map for the whole request: owners and the epochs the parts are routed with.
         long firstUnit = _layout.SubUnitOfByte(offset), lastUnit = _layout.SubUnitOfByte(offset + length - 1);
+        if (firstUnit == lastUnit)
+        {
+            // The common case: one sub-unit, one owner, a pooled request.
+            long epoch = _ownership.Epoch(firstUnit);
+            NodeId owner = _ownership.Owner(firstUnit);
+            OwnerRequest single = OwnerRequest.Rent(operation, _layout.VolumeId, Self, new OwnerSegment(offset, length, 0, firstUnit, epoch), data, compare, destination, flags);
+            ValueTask<int> pending = _owners.ExecuteAsync(owner, single, cancellationToken);
+            if (pending.IsCompletedSuccessfully)
+            {
+                int result = pending.Result;
+                OwnerRequest.Return(single);
+                return result;
+            }
+
+            try
+            {
+                return await pending.ConfigureAwait(false);
+            }
+            finally
+            {
+                OwnerRequest.Return(single);
+            }
+        }
+
+        // One snapshot of the map for the whole request: owners and the epochs the parts are routed with.
         int units = checked((int)(lastUnit - firstUnit + 1));
         var unitOwners = new NodeId[units];
         var epochs = new long[units];

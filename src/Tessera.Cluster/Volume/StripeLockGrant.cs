@@ -1,6 +1,6 @@
 namespace Tessera.Cluster.Volume;
 
-/// <summary>One request's place in the stripe queues of <see cref="StripeLockTable"/>.</summary>
+/// <summary>One request's place in the stripe queues of <see cref="StripeLockTable"/>; pooled by the table after release.</summary>
 internal sealed class StripeLockGrant
 {
     // Created only when the request has to wait, so an uncontended lock allocates no task.
@@ -8,15 +8,9 @@ internal sealed class StripeLockGrant
     private TaskCompletionSource? _waiter;
     private volatile bool _granted;
 
-    public StripeLockGrant(long[] stripes, int count)
-    {
-        Stripes = stripes;
-        Count = count;
-    }
+    public long[] Stripes { get; private set; } = [];
 
-    public long[] Stripes { get; }
-
-    public int Count { get; }
+    public int Count { get; private set; }
 
     /// <summary>Queues this request is not yet at the head of (guarded by the table's lock).</summary>
     internal int Blocked { get; set; }
@@ -24,6 +18,16 @@ internal sealed class StripeLockGrant
     public bool IsGranted => _granted;
 
     public ValueTask WaitAsync() => _granted ? default : new ValueTask(_waiter!.Task);
+
+    /// <summary>Fresh or pooled: set up for one request (under the table's lock).</summary>
+    internal void Reset(long[] stripes, int count)
+    {
+        Stripes = stripes;
+        Count = count;
+        Blocked = 0;
+        _granted = false;
+        _waiter = null;
+    }
 
     /// <summary>Called under the table's lock when the request must wait, before anyone can grant it.</summary>
     internal void PrepareToWait() => _waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

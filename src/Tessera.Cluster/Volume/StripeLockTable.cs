@@ -15,6 +15,7 @@ internal sealed class StripeLockTable
 {
     private readonly Dictionary<long, Queue<StripeLockGrant>> _queues = [];
     private readonly Stack<Queue<StripeLockGrant>> _spareQueues = new();
+    private readonly Stack<StripeLockGrant> _spareGrants = new();
 
     /// <summary>Stripe queues currently in use (tests: empty when idle).</summary>
     public int ActiveStripes
@@ -28,13 +29,18 @@ internal sealed class StripeLockTable
         }
     }
 
-    /// <summary>Queues a request on <paramref name="stripes"/> (distinct). Await <see cref="StripeLockGrant.WaitAsync"/>, then <see cref="Release"/>.</summary>
+    /// <summary>
+    /// Queues a request on <paramref name="stripes"/> (distinct). Await <see cref="StripeLockGrant.WaitAsync"/>,
+    /// then <see cref="Release"/>; the grant must not be touched after release (it is reused).
+    /// </summary>
     public StripeLockGrant Enqueue(long[] stripes, int count)
     {
-        var grant = new StripeLockGrant(stripes, count);
+        StripeLockGrant grant;
         int blocked = 0;
         lock (_queues)
         {
+            grant = _spareGrants.Count > 0 ? _spareGrants.Pop() : new StripeLockGrant();
+            grant.Reset(stripes, count);
             for (int i = 0; i < count; i++)
             {
                 if (!_queues.TryGetValue(stripes[i], out Queue<StripeLockGrant>? queue))
@@ -94,6 +100,9 @@ internal sealed class StripeLockTable
                     }
                 }
             }
+
+            grant.Reset([], 0);
+            _spareGrants.Push(grant);
         }
 
         if (ready is not null)
