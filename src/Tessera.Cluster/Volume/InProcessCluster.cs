@@ -87,15 +87,23 @@ internal sealed class InProcessCluster : INodeLiveness, IAsyncDisposable
     }
 
     /// <summary>
-    /// Takes <paramref name="node"/> out: its chunks stop answering, each of its sub-units moves to the
-    /// next live node (new epoch), and every survivor aborts ordered requests that depended on it.
+    /// Takes <paramref name="node"/> out: its chunks stop answering, each of its sub-units moves to a
+    /// live node (spread over the survivors, new epoch), and every survivor aborts ordered requests
+    /// that depended on it.
     /// </summary>
     public void MarkDown(NodeId node)
     {
         Volatile.Write(ref _state[node.Value], Down);
         foreach (ClusterVolume volume in _volumes)
         {
-            volume.Ownership.ReassignAll(node, u => NextUp(node));
+            // Spread the orphaned sub-units over the survivors rather than piling them on one node.
+            NodeId[] live = Enumerable.Range(0, NodeCount).Select(i => new NodeId(i)).Where(IsUp).ToArray();
+            if (live.Length == 0)
+            {
+                throw new InvalidOperationException("no node is up");
+            }
+
+            volume.Ownership.ReassignAll(node, u => live[(int)(u % live.Length)]);
 
             // Calls in flight into the dead node fail, as they would when its process dies.
             volume.Owners[node.Value].Ordering.Stop();
@@ -153,19 +161,5 @@ internal sealed class InProcessCluster : INodeLiveness, IAsyncDisposable
         {
             await store.DisposeAsync().ConfigureAwait(false);
         }
-    }
-
-    private NodeId NextUp(NodeId from)
-    {
-        for (int step = 1; step <= NodeCount; step++)
-        {
-            var candidate = new NodeId((from.Value + step) % NodeCount);
-            if (IsUp(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new InvalidOperationException("no node is up");
     }
 }
