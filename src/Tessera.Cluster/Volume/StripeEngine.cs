@@ -187,13 +187,16 @@ internal sealed class StripeEngine
     {
         int columnSize = _layout.ChunkSize;
         int position = start, end = start + destination.Length;
+        var reads = default(ChunkFanOut);
         while (position < end)
         {
             int column = position / columnSize, offset = position % columnSize;
             int length = Math.Min(columnSize - offset, end - position);
-            await _chunks.ReadAsync(_layout.NodeOf(stripe, column), Chunk(stripe, column), offset, destination.Slice(position - start, length), cancellationToken).ConfigureAwait(false);
+            reads.Add(ReadChunk(stripe, column, offset, destination.Slice(position - start, length), cancellationToken));
             position += length;
         }
+
+        await reads.WhenAllAsync().ConfigureAwait(false);
     }
 
     private async ValueTask FullWriteAsync(long stripe, ReadOnlyMemory<byte> source, WriteFlags flags, CancellationToken cancellationToken)
@@ -204,13 +207,15 @@ internal sealed class StripeEngine
         {
             Memory<byte> row = parity.AsMemory(0, columnSize), diagonal = parity.AsMemory(columnSize, columnSize);
             _codec.Encode(source.Span, row.Span, diagonal.Span);
+            var writes = default(ChunkFanOut);
             for (int column = 0; column < _layout.DataColumns; column++)
             {
-                await WriteChunkAsync(stripe, column, 0, source.Slice(column * columnSize, columnSize), flags, cancellationToken).ConfigureAwait(false);
+                writes.Add(WriteChunk(stripe, column, 0, source.Slice(column * columnSize, columnSize), flags, cancellationToken));
             }
 
-            await WriteChunkAsync(stripe, _layout.RowParityColumn, 0, row, flags, cancellationToken).ConfigureAwait(false);
-            await WriteChunkAsync(stripe, _layout.DiagonalParityColumn, 0, diagonal, flags, cancellationToken).ConfigureAwait(false);
+            writes.Add(WriteChunk(stripe, _layout.RowParityColumn, 0, row, flags, cancellationToken));
+            writes.Add(WriteChunk(stripe, _layout.DiagonalParityColumn, 0, diagonal, flags, cancellationToken));
+            await writes.WhenAllAsync().ConfigureAwait(false);
         }
         finally
         {
@@ -221,10 +226,13 @@ internal sealed class StripeEngine
     private async ValueTask UnmapFullAsync(long stripe, CancellationToken cancellationToken)
     {
         // All-zero data has all-zero parity: punching every column keeps the stripe consistent.
+        var punches = default(ChunkFanOut);
         for (int column = 0; column < _layout.ColumnCount; column++)
         {
-            await _chunks.UnmapAsync(_layout.NodeOf(stripe, column), Chunk(stripe, column), 0, _layout.ChunkSize, cancellationToken).ConfigureAwait(false);
+            punches.Add(UnmapChunk(stripe, column, 0, _layout.ChunkSize, cancellationToken));
         }
+
+        await punches.WhenAllAsync().ConfigureAwait(false);
     }
 
     private async ValueTask PartialWriteAsync(long stripe, int start, int length, ReadOnlyMemory<byte> source, bool unmap, WriteFlags flags, CancellationToken cancellationToken)
@@ -234,7 +242,7 @@ internal sealed class StripeEngine
         int firstColumn = start / columnSize, lastColumn = (start + length - 1) / columnSize;
         int touched = lastColumn - firstColumn + 1;
 
-        // One delta area per touched column piece (old ⊕ new), patches side by side.
+        // Old data and δ = old ⊕ new sit at the same place as the range in stripe data space; patches side by side.
         int patchCapacity = 0;
         for (int column = firstColumn; column <= lastColumn; column++)
         {
@@ -243,66 +251,79 @@ internal sealed class StripeEngine
         }
 
         byte[] deltas = ArrayPool<byte>.Shared.Rent(length);
-        byte[] old = ArrayPool<byte>.Shared.Rent(Math.Min(length, columnSize));
+        byte[] old = ArrayPool<byte>.Shared.Rent(length);
         ParityPatch[] patches = ArrayPool<ParityPatch>.Shared.Rent(patchCapacity);
         int[] patchCounts = ArrayPool<int>.Shared.Rent(touched);
-        byte[] parity = ArrayPool<byte>.Shared.Rent(columnSize);
-        (int Start, int End)[] intervals = ArrayPool<(int, int)>.Shared.Rent(patchCapacity);
+        byte[] parity = ArrayPool<byte>.Shared.Rent(2 * columnSize);
+        (int Start, int End)[] intervals = ArrayPool<(int, int)>.Shared.Rent(2 * patchCapacity);
+        int[] intervalCounts = ArrayPool<int>.Shared.Rent(2);
         try
         {
+            // 1. Old data of every touched column, all at once.
+            var reads = default(ChunkFanOut);
+            for (int column = firstColumn; column <= lastColumn; column++)
+            {
+                (int offset, int pieceLength) = Piece(start, length, column);
+                reads.Add(ReadChunk(stripe, column, offset, old.AsMemory((column * columnSize) + offset - start, pieceLength), cancellationToken));
+            }
+
+            await reads.WhenAllAsync().ConfigureAwait(false);
             int patchIndex = 0;
             for (int column = firstColumn; column <= lastColumn; column++)
             {
                 (int offset, int pieceLength) = Piece(start, length, column);
                 int deltaAt = (column * columnSize) + offset - start;
-                Memory<byte> oldPiece = old.AsMemory(0, pieceLength);
-                await _chunks.ReadAsync(_layout.NodeOf(stripe, column), Chunk(stripe, column), offset, oldPiece, cancellationToken).ConfigureAwait(false);
                 ReadOnlySpan<byte> newPiece = unmap ? _zeros.AsSpan(0, pieceLength) : source.Span.Slice(deltaAt, pieceLength);
-                int count = _codec.ComputeUpdate(column, offset, oldPiece.Span, newPiece, deltas.AsSpan(deltaAt, pieceLength), patches.AsSpan(patchIndex, g.MaxUpdatePatches(offset, pieceLength)));
-                patchCounts[column - firstColumn] = count;
-                patchIndex += g.MaxUpdatePatches(offset, pieceLength);
+                int room = g.MaxUpdatePatches(offset, pieceLength);
+                patchCounts[column - firstColumn] = _codec.ComputeUpdate(column, offset, old.AsSpan(deltaAt, pieceLength), newPiece, deltas.AsSpan(deltaAt, pieceLength), patches.AsSpan(patchIndex, room));
+                patchIndex += room;
             }
 
-            // Parity: read only the patched ranges, fold every column's delta in, write them back.
-            for (int parityColumn = _layout.RowParityColumn; parityColumn <= _layout.DiagonalParityColumn; parityColumn++)
+            // 2. Only the patched parity ranges of both parity columns, all at once.
+            var parityReads = default(ChunkFanOut);
+            for (int p = 0; p < 2; p++)
             {
-                int intervalCount = MergeIntervals(patches, patchCounts, start, length, parityColumn, intervals);
-                if (intervalCount == 0)
+                int parityColumn = _layout.RowParityColumn + p;
+                Memory<byte> buffer = parity.AsMemory(p * columnSize, columnSize);
+                int count = MergeIntervals(patches, patchCounts, start, length, parityColumn, intervals.AsSpan(p * patchCapacity, patchCapacity));
+                intervalCounts[p] = count;
+                for (int i = 0; i < count; i++)
                 {
-                    continue;
+                    (int from, int to) = intervals[(p * patchCapacity) + i];
+                    parityReads.Add(ReadChunk(stripe, parityColumn, from, buffer.Slice(from, to - from), cancellationToken));
                 }
+            }
 
-                NodeId node = _layout.NodeOf(stripe, parityColumn);
-                ChunkAddress chunk = Chunk(stripe, parityColumn);
-                for (int i = 0; i < intervalCount; i++)
-                {
-                    (int from, int to) = intervals[i];
-                    await _chunks.ReadAsync(node, chunk, from, parity.AsMemory(from, to - from), cancellationToken).ConfigureAwait(false);
-                }
+            await parityReads.WhenAllAsync().ConfigureAwait(false);
 
-                ApplyPatches(patches, patchCounts, deltas, start, length, parityColumn, parity.AsSpan(0, columnSize));
-                for (int i = 0; i < intervalCount; i++)
+            // 3. Fold every column's δ in; write parity ranges and new data together. All of them are
+            // awaited, so a single failed node leaves every other column current (docs: degraded retry).
+            var writes = default(ChunkFanOut);
+            for (int p = 0; p < 2; p++)
+            {
+                int parityColumn = _layout.RowParityColumn + p;
+                Memory<byte> buffer = parity.AsMemory(p * columnSize, columnSize);
+                ApplyPatches(patches, patchCounts, deltas, start, length, parityColumn, buffer.Span);
+                for (int i = 0; i < intervalCounts[p]; i++)
                 {
-                    (int from, int to) = intervals[i];
-                    await _chunks.WriteAsync(node, chunk, from, parity.AsMemory(from, to - from), flags, cancellationToken).ConfigureAwait(false);
+                    (int from, int to) = intervals[(p * patchCapacity) + i];
+                    writes.Add(WriteChunk(stripe, parityColumn, from, buffer.Slice(from, to - from), flags, cancellationToken));
                 }
             }
 
             for (int column = firstColumn; column <= lastColumn; column++)
             {
                 (int offset, int pieceLength) = Piece(start, length, column);
-                if (unmap)
-                {
-                    await _chunks.UnmapAsync(_layout.NodeOf(stripe, column), Chunk(stripe, column), offset, pieceLength, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await WriteChunkAsync(stripe, column, offset, source.Slice((column * columnSize) + offset - start, pieceLength), flags, cancellationToken).ConfigureAwait(false);
-                }
+                writes.Add(unmap
+                    ? UnmapChunk(stripe, column, offset, pieceLength, cancellationToken)
+                    : WriteChunk(stripe, column, offset, source.Slice((column * columnSize) + offset - start, pieceLength), flags, cancellationToken));
             }
+
+            await writes.WhenAllAsync().ConfigureAwait(false);
         }
         finally
         {
+            ArrayPool<int>.Shared.Return(intervalCounts);
             ArrayPool<(int, int)>.Shared.Return(intervals);
             ArrayPool<byte>.Shared.Return(parity);
             ArrayPool<int>.Shared.Return(patchCounts);
@@ -342,6 +363,7 @@ internal sealed class StripeEngine
             }
 
             _codec.Encode(all.Span);
+            var writes = default(ChunkFanOut);
             int firstColumn = start / columnSize, lastColumn = (start + length - 1) / columnSize;
             for (int column = firstColumn; column <= lastColumn; column++)
             {
@@ -351,23 +373,20 @@ internal sealed class StripeEngine
                 }
 
                 (int offset, int pieceLength) = Piece(start, length, column);
-                if (unmap)
-                {
-                    await _chunks.UnmapAsync(_layout.NodeOf(stripe, column), Chunk(stripe, column), offset, pieceLength, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await WriteChunkAsync(stripe, column, offset, all.Slice((column * columnSize) + offset, pieceLength), flags, cancellationToken).ConfigureAwait(false);
-                }
+                writes.Add(unmap
+                    ? UnmapChunk(stripe, column, offset, pieceLength, cancellationToken)
+                    : WriteChunk(stripe, column, offset, all.Slice((column * columnSize) + offset, pieceLength), flags, cancellationToken));
             }
 
             for (int parityColumn = _layout.RowParityColumn; parityColumn <= _layout.DiagonalParityColumn; parityColumn++)
             {
                 if (parityColumn != first && parityColumn != second)
                 {
-                    await WriteChunkAsync(stripe, parityColumn, 0, all.Slice(parityColumn * columnSize, columnSize), flags, cancellationToken).ConfigureAwait(false);
+                    writes.Add(WriteChunk(stripe, parityColumn, 0, all.Slice(parityColumn * columnSize, columnSize), flags, cancellationToken));
                 }
             }
+
+            await writes.WhenAllAsync().ConfigureAwait(false);
         }
         finally
         {
@@ -379,17 +398,55 @@ internal sealed class StripeEngine
     private async ValueTask ReadSurvivorsAsync(long stripe, Memory<byte> all, int first, int second, CancellationToken cancellationToken)
     {
         int columnSize = _layout.ChunkSize;
+        var reads = default(ChunkFanOut);
         for (int column = 0; column < _layout.ColumnCount; column++)
         {
             if (column != first && column != second)
             {
-                await _chunks.ReadAsync(_layout.NodeOf(stripe, column), Chunk(stripe, column), 0, all.Slice(column * columnSize, columnSize), cancellationToken).ConfigureAwait(false);
+                reads.Add(ReadChunk(stripe, column, 0, all.Slice(column * columnSize, columnSize), cancellationToken));
             }
+        }
+
+        await reads.WhenAllAsync().ConfigureAwait(false);
+    }
+
+    // Starting a chunk I/O never throws: a synchronous failure becomes a faulted task, so a fan-out
+    // still awaits the I/Os it already started before the caller returns their pooled buffers.
+    private ValueTask ReadChunk(long stripe, int column, int offset, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return _chunks.ReadAsync(_layout.NodeOf(stripe, column), Chunk(stripe, column), offset, destination, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException(ex);
         }
     }
 
-    private ValueTask WriteChunkAsync(long stripe, int column, int offset, ReadOnlyMemory<byte> data, WriteFlags flags, CancellationToken cancellationToken) =>
-        _chunks.WriteAsync(_layout.NodeOf(stripe, column), Chunk(stripe, column), offset, data, flags, cancellationToken);
+    private ValueTask WriteChunk(long stripe, int column, int offset, ReadOnlyMemory<byte> data, WriteFlags flags, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return _chunks.WriteAsync(_layout.NodeOf(stripe, column), Chunk(stripe, column), offset, data, flags, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException(ex);
+        }
+    }
+
+    private ValueTask UnmapChunk(long stripe, int column, int offset, int length, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return _chunks.UnmapAsync(_layout.NodeOf(stripe, column), Chunk(stripe, column), offset, length, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException(ex);
+        }
+    }
 
     private ChunkAddress Chunk(long stripe, int column) => new(_layout.VolumeId, stripe, column);
 
@@ -431,7 +488,7 @@ internal sealed class StripeEngine
     }
 
     /// <summary>Sorted, merged byte ranges of <paramref name="parityColumn"/> that the patches touch.</summary>
-    private int MergeIntervals(ParityPatch[] patches, int[] patchCounts, int start, int length, int parityColumn, (int Start, int End)[] intervals)
+    private int MergeIntervals(ParityPatch[] patches, int[] patchCounts, int start, int length, int parityColumn, Span<(int Start, int End)> intervals)
     {
         ParityGeometry g = _layout.Parity;
         int count = 0, patchIndex = 0;
@@ -457,7 +514,7 @@ internal sealed class StripeEngine
             return 0;
         }
 
-        intervals.AsSpan(0, count).Sort(static (a, b) => a.Start.CompareTo(b.Start));
+        intervals[..count].Sort(static (a, b) => a.Start.CompareTo(b.Start));
         int merged = 0;
         for (int i = 1; i < count; i++)
         {
