@@ -206,57 +206,68 @@ internal sealed class DistributedVolume : IBlockStore
     }
 
     /// <summary>
-    /// Reads chunk by chunk from the data columns' nodes. Page-cache reads complete synchronously,
-    /// so this stays on the caller's thread without allocating until a read must wait or a column
-    /// is out; the rest then continues asynchronously.
+    /// Reads from the data columns' nodes, all chunk pieces at once (over a network they overlap).
+    /// Page-cache reads complete synchronously, so a read that finds every column available stays
+    /// on the caller's thread and allocates nothing. When a column is out (known before, or found
+    /// by a failing read), the started reads are awaited and the range is read again piece by piece,
+    /// the missing pieces through their owners.
     /// </summary>
     private ValueTask ReadCoreAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken)
     {
-        int done = 0;
-        while (done < destination.Length)
+        var reads = default(ChunkFanOut);
+        bool degraded = false;
+        for (int done = 0; done < destination.Length;)
         {
             (long stripe, int column, int chunkOffset) = Locate(offset + done);
             int length = Math.Min(_layout.ChunkSize - chunkOffset, destination.Length - done);
             NodeId node = _layout.NodeOf(stripe, column);
             if (!_liveness.IsColumnAvailable(_layout.VolumeId, node, stripe))
             {
-                return ReadSlowAsync(offset, destination, done, cancellationToken);
+                degraded = true;
+                break;
             }
 
-            ValueTask read;
-            try
-            {
-                read = _chunks.ReadAsync(node, new ChunkAddress(_layout.VolumeId, stripe, column), chunkOffset, destination.Slice(done, length), cancellationToken);
-            }
-            catch (NodeUnavailableException)
-            {
-                return ReadSlowAsync(offset, destination, done, cancellationToken);
-            }
-
-            if (!read.IsCompletedSuccessfully)
-            {
-                return ContinueReadAsync(read, offset, destination, done, length, cancellationToken);
-            }
-
-            read.GetAwaiter().GetResult();
+            reads.Add(ReadChunk(node, new ChunkAddress(_layout.VolumeId, stripe, column), chunkOffset, destination.Slice(done, length), cancellationToken));
             done += length;
         }
 
-        return default;
+        ValueTask all = reads.WhenAllAsync();
+        if (!degraded && all.IsCompletedSuccessfully)
+        {
+            all.GetAwaiter().GetResult();
+            return default;
+        }
+
+        return FinishReadAsync(all, degraded, offset, destination, cancellationToken);
     }
 
-    private async ValueTask ContinueReadAsync(ValueTask pending, long offset, Memory<byte> destination, int done, int length, CancellationToken cancellationToken)
+    private async ValueTask FinishReadAsync(ValueTask reads, bool degraded, long offset, Memory<byte> destination, CancellationToken cancellationToken)
     {
         try
         {
-            await pending.ConfigureAwait(false);
+            await reads.ConfigureAwait(false);
         }
         catch (NodeUnavailableException)
         {
-            await ExecuteAsync(OwnerOperation.Read, offset + done, length, default, default, WriteFlags.None, cancellationToken, destination.Slice(done, length)).ConfigureAwait(false);
+            degraded = true;
         }
 
-        await ReadSlowAsync(offset, destination, done + length, cancellationToken).ConfigureAwait(false);
+        if (degraded)
+        {
+            await ReadSlowAsync(offset, destination, 0, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private ValueTask ReadChunk(NodeId node, ChunkAddress chunk, int offset, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return _chunks.ReadAsync(node, chunk, offset, destination, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException(ex);
+        }
     }
 
     private async ValueTask ReadSlowAsync(long offset, Memory<byte> destination, int done, CancellationToken cancellationToken)

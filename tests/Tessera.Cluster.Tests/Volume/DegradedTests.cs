@@ -129,6 +129,31 @@ public sealed class DegradedTests(Xunit.Abstractions.ITestOutputHelper output)
             }
         }
 
+        // The upper half stays as written before the failures; readers check it throughout, so reads
+        // that meet a node going down mid-flight fall back to degraded reads and still return it.
+        long staticStart = 8 * unitBlocks;
+        byte[] staticData = new byte[(int)((layout.BlockCount - staticStart) * layout.BlockSize)];
+        new Random(seed).NextBytes(staticData);
+        await fixture.View(portals[0]).WriteAsync(staticStart, staticData, WriteFlags.None);
+        staticData.CopyTo(reference.AsSpan((int)(staticStart * layout.BlockSize)));
+        using var stopReaders = new CancellationTokenSource();
+        long reads = 0;
+
+        async Task ReaderAsync(int index)
+        {
+            var random = new Random(-seed - index);
+            while (!stopReaders.IsCancellationRequested)
+            {
+                int count = 1 + random.Next(200);
+                long lba = staticStart + random.NextInt64(layout.BlockCount - staticStart - count + 1);
+                byte[] read = new byte[count * layout.BlockSize];
+                await fixture.View(portals[random.Next(portals.Length)]).ReadAsync(lba, read);
+                ReferenceWorkload.AssertEqual(staticData.AsSpan((int)((lba - staticStart) * layout.BlockSize), read.Length), read, lba * layout.BlockSize, "concurrent read");
+                Interlocked.Increment(ref reads);
+            }
+        }
+
+        Task readers = Task.WhenAll(Task.Run(() => ReaderAsync(0)), Task.Run(() => ReaderAsync(1)));
         Task writers = Task.WhenAll(Enumerable.Range(0, portals.Length).Select(i => Task.Run(() => WriterAsync(i))));
         while (Volatile.Read(ref completed) < 150 && !writers.IsCompleted)
         {
@@ -143,6 +168,9 @@ public sealed class DegradedTests(Xunit.Abstractions.ITestOutputHelper output)
 
         fixture.Cluster.MarkDown(new NodeId(secondDown));
         await writers;
+        stopReaders.Cancel();
+        await readers;
+        Assert.True(reads > 0);
         Assert.Equal(150 * portals.Length, completed);
         output.WriteLine($"{portals.Sum(p => fixture.View(p).Retries)} requests retried after a node left");
         foreach (int node in portals)
