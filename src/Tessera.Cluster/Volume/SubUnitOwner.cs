@@ -35,9 +35,6 @@ internal sealed class SubUnitOwner
 
     internal StripeEngine Engine => _engine;
 
-    /// <summary>Test hook: runs with the part's stripe locks held, before a COMPARE AND WRITE compares.</summary>
-    internal Func<OwnerRequest, Task>? BeforeCompareHook { get; set; }
-
     public ValueTask<int> ExecuteAsync(OwnerRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -252,11 +249,6 @@ internal sealed class SubUnitOwner
 
     private async ValueTask<int> CompareAndWriteAsync(OwnerRequest request)
     {
-        if (BeforeCompareHook is { } hook)
-        {
-            await hook(request).ConfigureAwait(false);
-        }
-
         int miscompare = -1;
         foreach (OwnerSegment segment in request.Segments)
         {
