@@ -36,6 +36,7 @@ public class CliArgumentTests : IDisposable
     [InlineData("up", "--bogus")]
     [InlineData("up", "--portal", "nonsense:99999")]
     [InlineData("up", "--size", "12zz")]
+    [InlineData("up", "--nodes", "3")]
     [InlineData("volume", "create")]
     [InlineData("volume", "create", "x")]
     [InlineData("volume", "create", "x", "--size", "-5")]

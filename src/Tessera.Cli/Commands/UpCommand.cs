@@ -27,16 +27,26 @@ internal static class UpCommand
         });
         var size = CommonOptions.Size("Size of the default volume created on first start.", "1GiB");
         var quiet = new Option<bool>("--quiet") { Description = "Log warnings and errors only." };
+        var nodes = new Option<int>("--nodes")
+        {
+            Description = "Nodes in this process: 1 (a single node), or 6 or more for a 4+2 double-parity cluster whose node i listens on PORT+i-1.",
+            DefaultValueFactory = _ => 1,
+        };
+        nodes.Validators.Add(r =>
+        {
+            int n = r.GetValueOrDefault<int>();
+            if (n != 1 && (n < 6 || n > 64)) r.AddError($"--nodes must be 1 or 6..64 (4 data + 2 parity columns need 6 nodes), not {n}");
+        });
         var command = new Command("up", "Start a node serving the data directory's volumes over iSCSI (creates a default volume the first time).")
         {
-            data, portal, size, quiet,
+            data, portal, size, quiet, nodes,
         };
         command.SetAction((parse, cancellation) => RunAsync(parse.GetValue(data)!, parse.GetValue(portal),
-            CommonOptions.ParseSize(parse.GetValue(size)!), parse.GetValue(quiet), cancellation));
+            CommonOptions.ParseSize(parse.GetValue(size)!), parse.GetValue(quiet), parse.GetValue(nodes), cancellation));
         return command;
     }
 
-    private static async Task<int> RunAsync(string dataDirectory, string? portalText, long defaultSize, bool quiet, CancellationToken cancellation)
+    private static async Task<int> RunAsync(string dataDirectory, string? portalText, long defaultSize, bool quiet, int nodeCount, CancellationToken cancellation)
     {
         var catalog = new VolumeCatalog(dataDirectory);
         var settings = NodeSettings.LoadOrCreate(dataDirectory);
@@ -69,6 +79,7 @@ internal static class UpCommand
         using var cancelled = cancellation.Register(() => stop.TrySetResult());
 
         var endPoint = new IPEndPoint(address, port);
+        if (nodeCount > 1) return await RunClusterAsync(catalog, settings, endPoint, nodeCount, loggerFactory, stop.Task).ConfigureAwait(false);
         var node = new LocalNode(catalog, settings, endPoint, loggerFactory);
         try
         {
@@ -81,7 +92,7 @@ internal static class UpCommand
             return TesseraCli.ExitFailure;
         }
 
-        PrintConnectHints(node, endPoint);
+        PrintConnectHints(node.TargetName, node.Volumes, [endPoint]);
         await stop.Task.ConfigureAwait(false);
         Console.WriteLine("stopping: logging initiators out and flushing volumes");
         await node.DisposeAsync().ConfigureAwait(false);
@@ -89,15 +100,43 @@ internal static class UpCommand
         return TesseraCli.ExitOk;
     }
 
-    private static void PrintConnectHints(LocalNode node, IPEndPoint endPoint)
+    private static async Task<int> RunClusterAsync(VolumeCatalog catalog, NodeSettings settings, IPEndPoint firstPortal, int nodeCount,
+        ILoggerFactory loggerFactory, Task stop)
     {
-        string hostPort = endPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+        var cluster = new LocalCluster(catalog, settings, firstPortal, nodeCount, loggerFactory);
+        try
+        {
+            cluster.Start();
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            await cluster.DisposeAsync().ConfigureAwait(false);
+            Console.Error.WriteLine($"tessera: cannot listen on {firstPortal.Address} ports {firstPortal.Port}..{firstPortal.Port + nodeCount - 1}: {ex.Message}");
+            return TesseraCli.ExitFailure;
+        }
+
+        Console.WriteLine($"{nodeCount} nodes in this process; every LU is 4+2 double parity over all of them, served by every portal");
+        PrintConnectHints(cluster.TargetName, cluster.Volumes, [.. cluster.Portals.Select(p => p.EndPoint)]);
+        await stop.ConfigureAwait(false);
+        Console.WriteLine("stopping: logging initiators out and flushing volumes");
+        await cluster.DisposeAsync().ConfigureAwait(false);
+        Console.WriteLine("stopped");
+        return TesseraCli.ExitOk;
+    }
+
+    private static string HostPort(IPEndPoint endPoint) =>
+        endPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
             ? $"[{endPoint.Address}]:{endPoint.Port}" : $"{endPoint.Address}:{endPoint.Port}";
-        Console.WriteLine($"Tessera node up: target {node.TargetName} on {hostPort}");
-        foreach (var v in node.Volumes)
-            Console.WriteLine($"  iscsi://{hostPort}/{node.TargetName}/{v.Lun}   ({v.Name}, {SizeParser.Format(v.SizeBytes)}{(v.ReadOnly ? ", read-only" : "")})");
-        Console.WriteLine($"open-iscsi: iscsiadm -m discovery -t sendtargets -p {hostPort} && iscsiadm -m node -T {node.TargetName} -p {hostPort} --login");
-        Console.WriteLine($"QEMU:       qemu-system-x86_64 -drive file=iscsi://{hostPort}/{node.TargetName}/0,format=raw,if=virtio,cache=none");
+
+    private static void PrintConnectHints(string targetName, IReadOnlyList<VolumeInfo> volumes, IReadOnlyList<IPEndPoint> portals)
+    {
+        string first = HostPort(portals[0]);
+        Console.WriteLine($"Tessera node up: target {targetName} on {string.Join(", ", portals.Select(HostPort))}");
+        foreach (var portal in portals)
+            foreach (var v in volumes)
+                Console.WriteLine($"  iscsi://{HostPort(portal)}/{targetName}/{v.Lun}   ({v.Name}, {SizeParser.Format(v.SizeBytes)}{(v.ReadOnly ? ", read-only" : "")})");
+        Console.WriteLine($"open-iscsi: iscsiadm -m discovery -t sendtargets -p {first} && iscsiadm -m node -T {targetName} -p {first} --login");
+        Console.WriteLine($"QEMU:       qemu-system-x86_64 -drive file=iscsi://{first}/{targetName}/0,format=raw,if=virtio,cache=none");
         Console.Out.Flush();
     }
 }
