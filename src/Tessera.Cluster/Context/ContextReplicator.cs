@@ -121,6 +121,11 @@ internal sealed class ContextReplicator : IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
+        catch (MetadataStoreException)
+        {
+            // A store call cut short by the shutdown itself (etcd reports the aborted request as
+            // Unavailable rather than as a cancellation): nothing is left to publish.
+        }
 
         await _ackTracker.DisposeAsync().ConfigureAwait(false);
 
