@@ -105,12 +105,7 @@ public class DataPathTests
         uint itt = BinaryPrimitives.ReadUInt32BigEndian(h.AsSpan(16));
         await initiator.SendAsync(h);
         Assert.Equal(Opcode.ScsiResponse, (await initiator.ReceiveAsync())!.Opcode);
-        var tmf = TestInitiator.Header(Opcode.TaskManagementRequest, 0x80 | 1, immediate: true);
-        BinaryPrimitives.WriteUInt32BigEndian(tmf.AsSpan(16), initiator.NextItt());
-        BinaryPrimitives.WriteUInt32BigEndian(tmf.AsSpan(20), itt);
-        BinaryPrimitives.WriteUInt32BigEndian(tmf.AsSpan(24), initiator.CmdSN);
-        BinaryPrimitives.WriteUInt32BigEndian(tmf.AsSpan(32), refCmdSN);
-        await initiator.SendAsync(tmf);
+        await initiator.SendAsync(initiator.TaskManagementHeader(function: 1, itt, refCmdSN)); // ABORT TASK
         var response = await initiator.ReceiveAsync();
         Assert.Equal(Opcode.TaskManagementResponse, response!.Opcode);
         Assert.Equal(1, response.Byte2); // Task does not exist
@@ -126,12 +121,7 @@ public class DataPathTests
         uint itt = BinaryPrimitives.ReadUInt32BigEndian(h.AsSpan(16));
         await initiator.SendAsync(h);
         Assert.Equal(Opcode.ReadyToTransfer, (await initiator.ReceiveAsync())!.Opcode);
-        var tmf = TestInitiator.Header(Opcode.TaskManagementRequest, 0x80 | 1, immediate: true);
-        BinaryPrimitives.WriteUInt32BigEndian(tmf.AsSpan(16), initiator.NextItt());
-        BinaryPrimitives.WriteUInt32BigEndian(tmf.AsSpan(20), itt);
-        BinaryPrimitives.WriteUInt32BigEndian(tmf.AsSpan(24), initiator.CmdSN);
-        BinaryPrimitives.WriteUInt32BigEndian(tmf.AsSpan(32), refCmdSN);
-        await initiator.SendAsync(tmf);
+        await initiator.SendAsync(initiator.TaskManagementHeader(function: 1, itt, refCmdSN)); // ABORT TASK
         var response = await initiator.ReceiveAsync();
         Assert.Equal(Opcode.TaskManagementResponse, response!.Opcode);
         Assert.Equal(0, response.Byte2); // Function complete; no response for the aborted WRITE follows

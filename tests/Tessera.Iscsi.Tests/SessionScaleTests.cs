@@ -35,11 +35,7 @@ public class SessionScaleTests
         await using var host = new TargetHost();
         await using var a = await host.LoginAsync("iqn.2026-11.test:a", 0x800000000010);
         await using var b = await host.LoginAsync("iqn.2026-11.test:b", 0x800000000011);
-        var tmf = TestInitiator.Header(Opcode.TaskManagementRequest, 0x80 | 7, immediate: true);
-        BinaryPrimitives.WriteUInt32BigEndian(tmf.AsSpan(16), a.NextItt());
-        BinaryPrimitives.WriteUInt32BigEndian(tmf.AsSpan(20), Bhs.ReservedTag);
-        BinaryPrimitives.WriteUInt32BigEndian(tmf.AsSpan(24), a.CmdSN);
-        await a.SendAsync(tmf);
+        await a.SendAsync(a.TaskManagementHeader(function: 7)); // TARGET COLD RESET
         var response = await a.ReceiveAsync();
         Assert.Equal(Opcode.TaskManagementResponse, response!.Opcode);
         Assert.Equal(0, response.Byte2);

@@ -48,7 +48,13 @@ internal static class UpCommand
 
     private static async Task<int> RunAsync(string dataDirectory, string? portalText, long defaultSize, bool quiet, int nodeCount, CancellationToken cancellation)
     {
-        var catalog = new VolumeCatalog(dataDirectory);
+        using var loggerFactory = LoggerFactory.Create(b => b
+            .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
+            .SetMinimumLevel(quiet ? LogLevel.Warning : LogLevel.Information));
+
+        // Store notices (interrupted-write cleanup, a failed final flush) go to the node's log.
+        ILogger storageLog = loggerFactory.CreateLogger("Tessera.Storage");
+        var catalog = new VolumeCatalog(dataDirectory, message => storageLog.LogWarning("{Message}", message));
         var settings = NodeSettings.LoadOrCreate(dataDirectory);
         if (portalText is not null && portalText != settings.Portal)
         {
@@ -69,18 +75,15 @@ internal static class UpCommand
             Console.WriteLine($"created default volume {created.Name} ({SizeParser.Format(created.SizeBytes)}) in {catalog.DataDirectory}");
         }
 
-        using var loggerFactory = LoggerFactory.Create(b => b
-            .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
-            .SetMinimumLevel(quiet ? LogLevel.Warning : LogLevel.Information));
-
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.TrySetResult(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });
         using var cancelled = cancellation.Register(() => stop.TrySetResult());
 
         var endPoint = new IPEndPoint(address, port);
-        if (nodeCount > 1) return await RunClusterAsync(catalog, settings, endPoint, nodeCount, loggerFactory, stop.Task).ConfigureAwait(false);
-        var node = new LocalNode(catalog, settings, endPoint, loggerFactory);
+        IServingNode node = nodeCount > 1
+            ? new LocalCluster(catalog, settings, endPoint, nodeCount, loggerFactory)
+            : new LocalNode(catalog, settings, endPoint, loggerFactory);
         try
         {
             node.Start();
@@ -88,38 +91,16 @@ internal static class UpCommand
         catch (System.Net.Sockets.SocketException ex)
         {
             await node.DisposeAsync().ConfigureAwait(false);
-            Console.Error.WriteLine($"tessera: cannot listen on {endPoint}: {ex.Message}");
+            string where = nodeCount > 1 ? $"{endPoint.Address} ports {endPoint.Port}..{endPoint.Port + nodeCount - 1}" : endPoint.ToString();
+            Console.Error.WriteLine($"tessera: cannot listen on {where}: {ex.Message}");
             return TesseraCli.ExitFailure;
         }
 
-        PrintConnectHints(node.TargetName, node.Volumes, [endPoint]);
+        if (nodeCount > 1) Console.WriteLine($"{nodeCount} nodes in this process; every LU is 4+2 double parity over all of them, served by every portal");
+        PrintConnectHints(node.TargetName, node.Volumes, node.PortalEndPoints);
         await stop.Task.ConfigureAwait(false);
         Console.WriteLine("stopping: logging initiators out and flushing volumes");
         await node.DisposeAsync().ConfigureAwait(false);
-        Console.WriteLine("stopped");
-        return TesseraCli.ExitOk;
-    }
-
-    private static async Task<int> RunClusterAsync(VolumeCatalog catalog, NodeSettings settings, IPEndPoint firstPortal, int nodeCount,
-        ILoggerFactory loggerFactory, Task stop)
-    {
-        var cluster = new LocalCluster(catalog, settings, firstPortal, nodeCount, loggerFactory);
-        try
-        {
-            cluster.Start();
-        }
-        catch (System.Net.Sockets.SocketException ex)
-        {
-            await cluster.DisposeAsync().ConfigureAwait(false);
-            Console.Error.WriteLine($"tessera: cannot listen on {firstPortal.Address} ports {firstPortal.Port}..{firstPortal.Port + nodeCount - 1}: {ex.Message}");
-            return TesseraCli.ExitFailure;
-        }
-
-        Console.WriteLine($"{nodeCount} nodes in this process; every LU is 4+2 double parity over all of them, served by every portal");
-        PrintConnectHints(cluster.TargetName, cluster.Volumes, [.. cluster.Portals.Select(p => p.EndPoint)]);
-        await stop.ConfigureAwait(false);
-        Console.WriteLine("stopping: logging initiators out and flushing volumes");
-        await cluster.DisposeAsync().ConfigureAwait(false);
         Console.WriteLine("stopped");
         return TesseraCli.ExitOk;
     }

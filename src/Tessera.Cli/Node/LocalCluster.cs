@@ -4,7 +4,6 @@ using Tessera.Cluster.Volume;
 using Tessera.Iscsi;
 using Tessera.Scsi;
 using Tessera.Storage;
-using IscsiChap = Tessera.Iscsi.Login.ChapCredentials;
 
 namespace Tessera.Cli.Node;
 
@@ -16,7 +15,7 @@ namespace Tessera.Cli.Node;
 /// context over the metadata store (Tessera.Cluster.Context) replaces it when nodes run as
 /// separate processes. Volumes are read once at start.
 /// </summary>
-internal sealed class LocalCluster : IAsyncDisposable
+internal sealed class LocalCluster : IServingNode
 {
     private readonly InProcessCluster _cluster;
     private readonly List<IscsiTargetServer> _servers = [];
@@ -40,14 +39,7 @@ internal sealed class LocalCluster : IAsyncDisposable
 
         Portals = [.. Enumerable.Range(0, nodes).Select(i =>
             new PortalAddress(new IPEndPoint(firstPortal.Address, firstPortal.Port + i), (ushort)(i + 1)))];
-        var chap = new IscsiChap
-        {
-            User = settings.Chap?.User,
-            Secret = settings.Chap?.Secret,
-            MutualUser = settings.MutualChap?.User,
-            MutualSecret = settings.MutualChap?.Secret,
-            RequireForDiscovery = settings.DiscoveryChap,
-        };
+        var chap = settings.ToIscsiChap();
         for (int i = 0; i < nodes; i++)
         {
             var units = Volumes.Select(v => new LogicalUnit(v.Lun, v.Id, views[v.Id].Views[i], contexts[v.Id])
@@ -73,6 +65,8 @@ internal sealed class LocalCluster : IAsyncDisposable
     public IReadOnlyList<VolumeInfo> Volumes { get; }
 
     public IReadOnlyList<PortalAddress> Portals { get; }
+
+    public IReadOnlyList<IPEndPoint> PortalEndPoints => [.. Portals.Select(p => p.EndPoint)];
 
     public void Start()
     {

@@ -3,7 +3,6 @@ using Microsoft.Extensions.Logging;
 using Tessera.Iscsi;
 using Tessera.Scsi;
 using Tessera.Storage;
-using IscsiChap = Tessera.Iscsi.Login.ChapCredentials;
 
 namespace Tessera.Cli.Node;
 
@@ -11,7 +10,7 @@ namespace Tessera.Cli.Node;
 /// One single-process node: the data directory's volumes as logical units of one SCSI target,
 /// served by one iSCSI portal. Follows the volume catalog while running.
 /// </summary>
-internal sealed class LocalNode : IAsyncDisposable
+internal sealed class LocalNode : IServingNode
 {
     private readonly VolumeCatalog _catalog;
     private readonly NodeSettings _settings;
@@ -36,14 +35,7 @@ internal sealed class LocalNode : IAsyncDisposable
             RelativeTargetPortId = 1,
             TargetPortGroupId = 1,
             Portals = [new PortalAddress(portal, 1)],
-            Chap = new IscsiChap
-            {
-                User = settings.Chap?.User,
-                Secret = settings.Chap?.Secret,
-                MutualUser = settings.MutualChap?.User,
-                MutualSecret = settings.MutualChap?.Secret,
-                RequireForDiscovery = settings.DiscoveryChap,
-            },
+            Chap = settings.ToIscsiChap(),
         };
         _server = new IscsiTargetServer(options, _target, loggerFactory);
         Reconcile();
@@ -51,6 +43,8 @@ internal sealed class LocalNode : IAsyncDisposable
     }
 
     public IPEndPoint Portal { get; }
+
+    public IReadOnlyList<IPEndPoint> PortalEndPoints => [Portal];
 
     public string TargetName => _settings.TargetIqn;
 
@@ -112,11 +106,8 @@ internal sealed class LocalNode : IAsyncDisposable
             volumes = [.. _units.Values.Select(u => u.Volume)];
             _units.Clear();
         }
-        foreach (var v in volumes)
-        {
-            await v.FlushAsync().ConfigureAwait(false);
-            await v.DisposeAsync().ConfigureAwait(false);
-        }
+        // DisposeAsync makes every completed write durable (final fdatasync) before closing.
+        foreach (var v in volumes) await v.DisposeAsync().ConfigureAwait(false);
         _catalog.Dispose();
     }
 }

@@ -93,58 +93,26 @@ internal sealed class AckTracker : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private async Task RunAsync(long from, CancellationToken token)
-    {
-        while (!token.IsCancellationRequested)
-        {
-            try
-            {
-                await foreach (var e in _store.WatchAsync(MetadataKeys.Acks, from, token).ConfigureAwait(false))
-                {
-                    from = e.Revision + 1;
-                    string node = e.Key[MetadataKeys.Acks.Length..];
-                    if (e.Type == WatchEventType.Put)
-                    {
-                        Update(node, MetadataJson.Deserialize(e.Value, MetadataJsonContext.Default.AppliedAck).AppliedRevision);
-                    }
-                    else
-                    {
-                        // The node's lease went: it is not a confirmation, only no ack any more.
-                        lock (_acks)
-                        {
-                            _acks.Remove(node);
-                        }
-                    }
-                }
+    private Task RunAsync(long from, CancellationToken token) =>
+        PrefixFollower.FollowAsync(_store, MetadataKeys.Acks, from, OnEvent, Load, RetryDelay, token);
 
-                return;
-            }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
+    private bool OnEvent(WatchEvent e)
+    {
+        string node = e.Key[MetadataKeys.Acks.Length..];
+        if (e.Type == WatchEventType.Put)
+        {
+            Update(node, MetadataJson.Deserialize(e.Value, MetadataJsonContext.Default.AppliedAck).AppliedRevision);
+        }
+        else
+        {
+            // The node's lease went: it is not a confirmation, only no ack any more.
+            lock (_acks)
             {
-                return;
-            }
-            catch (ObjectDisposedException)
-            {
-                return;
-            }
-            catch (MetadataCompactedException)
-            {
-                try
-                {
-                    var range = await _store.GetRangeAsync(MetadataKeys.Acks, token).ConfigureAwait(false);
-                    Load(range);
-                    from = range.Revision + 1;
-                }
-                catch (MetadataStoreException) when (!token.IsCancellationRequested)
-                {
-                    await Task.Delay(RetryDelay, token).ConfigureAwait(false);
-                }
-            }
-            catch (MetadataStoreException) when (!token.IsCancellationRequested)
-            {
-                await Task.Delay(RetryDelay, token).ConfigureAwait(false);
+                _acks.Remove(node);
             }
         }
+
+        return true;
     }
 
     private void Load(RangeResult range)

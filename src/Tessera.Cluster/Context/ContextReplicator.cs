@@ -365,66 +365,33 @@ internal sealed class ContextReplicator : IAsyncDisposable
         }
     }
 
-    private async Task WatchLoopAsync(long from, CancellationToken token)
+    /// <summary>Applies committed revisions in order; falls back to a full listing after compaction.</summary>
+    private Task WatchLoopAsync(long from, CancellationToken token) =>
+        PrefixFollower.FollowAsync(Store, MetadataKeys.Context, from, OnContextEvent, ApplyListing, RetryDelay, token);
+
+    private bool OnContextEvent(WatchEvent e)
     {
-        while (!token.IsCancellationRequested)
+        if (ContextKeys.VolumeOfAbortOrder(e.Key) is { } abortVolume)
         {
-            try
+            // Same revision as the state put that follows it: neither `from` nor the applied
+            // revision moves here (a re-established watch delivers the order again; aborting
+            // twice is harmless).
+            if (e.Type == WatchEventType.Put)
             {
-                await foreach (var e in Store.WatchAsync(MetadataKeys.Context, from, token).ConfigureAwait(false))
-                {
-                    if (ContextKeys.VolumeOfAbortOrder(e.Key) is { } abortVolume)
-                    {
-                        // Same revision as the state put that follows it: neither `from` nor the applied
-                        // revision moves here (a re-established watch delivers the order again; aborting
-                        // twice is harmless).
-                        if (e.Type == WatchEventType.Put)
-                        {
-                            ApplyAbortOrder(abortVolume, e.Value, e.Revision);
-                        }
+                ApplyAbortOrder(abortVolume, e.Value, e.Revision);
+            }
 
-                        continue;
-                    }
-
-                    if (e.Type == WatchEventType.Put && ContextKeys.VolumeOf(e.Key) is { } volume && _contexts.TryGetValue(volume, out var context))
-                    {
-                        context.ApplyCommitted(e.Value, e.Revision);
-                    }
-
-                    // A revision writes one state key, last (an abort order comes before it): after it the revision is whole.
-                    from = e.Revision + 1;
-                    Advance(e.Revision);
-                }
-
-                return;
-            }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (ObjectDisposedException)
-            {
-                return;
-            }
-            catch (MetadataCompactedException)
-            {
-                // Fell behind the retained history: re-read everything at a revision and go on from there.
-                try
-                {
-                    var range = await Store.GetRangeAsync(MetadataKeys.Context, token).ConfigureAwait(false);
-                    ApplyListing(range);
-                    from = range.Revision + 1;
-                }
-                catch (MetadataStoreException) when (!token.IsCancellationRequested)
-                {
-                    await Task.Delay(RetryDelay, token).ConfigureAwait(false);
-                }
-            }
-            catch (MetadataStoreException) when (!token.IsCancellationRequested)
-            {
-                await Task.Delay(RetryDelay, token).ConfigureAwait(false);
-            }
+            return false;
         }
+
+        if (e.Type == WatchEventType.Put && ContextKeys.VolumeOf(e.Key) is { } volume && _contexts.TryGetValue(volume, out var context))
+        {
+            context.ApplyCommitted(e.Value, e.Revision);
+        }
+
+        // A revision writes one state key, last (an abort order comes before it): after it the revision is whole.
+        Advance(e.Revision);
+        return true;
     }
 
     private async Task AckLoopAsync(CancellationToken token)

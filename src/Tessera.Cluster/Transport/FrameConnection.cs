@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Tessera.Buffers;
 using Tessera.Cluster.Transport.Buffers;
 using Tessera.Cluster.Transport.Protocol;
 
@@ -22,7 +23,7 @@ internal abstract class FrameConnection
     private readonly Pipe _outputPipe;
     private readonly PipeWriter _output;
     private readonly object _writeLock = new();
-    private readonly GatheredSocketSender _sender = new();
+    private readonly SocketSender _sender = new();
     private readonly CancellationTokenSource _closed = new();
     private readonly long _id = Interlocked.Increment(ref s_nextId);
     private long _unsent;
@@ -37,7 +38,7 @@ internal abstract class FrameConnection
         Options = options;
         Log = log;
         _input = PipeReader.Create(new NetworkStream(socket, ownsSocket: false),
-            new StreamPipeReaderOptions(pool: FrameMemoryPool.Shared, bufferSize: FrameMemoryPool.BlockSize, minimumReadSize: 16 * 1024));
+            new StreamPipeReaderOptions(pool: BlockMemoryPool.Shared, bufferSize: BlockMemoryPool.BlockSize, minimumReadSize: 16 * 1024));
 
         // No pipe pause: flushes must complete synchronously under the write lock. Writers are
         // bounded by the request window and by MaxQueuedBytes (WaitForQueueRoomAsync) instead.
@@ -47,9 +48,9 @@ internal abstract class FrameConnection
         // 5x the throughput of inline sends at the same single-request latency. (ThreadPool
         // scheduling of an async method's continuation queues its state machine box itself: no
         // allocation per wake-up.)
-        _outputPipe = new Pipe(new PipeOptions(pool: FrameMemoryPool.Shared, readerScheduler: PipeScheduler.ThreadPool,
+        _outputPipe = new Pipe(new PipeOptions(pool: BlockMemoryPool.Shared, readerScheduler: PipeScheduler.ThreadPool,
             writerScheduler: PipeScheduler.Inline, pauseWriterThreshold: 0, resumeWriterThreshold: 0,
-            minimumSegmentSize: FrameMemoryPool.BlockSize, useSynchronizationContext: false));
+            minimumSegmentSize: BlockMemoryPool.BlockSize, useSynchronizationContext: false));
         _output = _outputPipe.Writer;
     }
 

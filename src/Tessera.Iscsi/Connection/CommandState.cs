@@ -29,6 +29,7 @@ internal sealed class CommandState
 
     /// <summary>Handed to the SCSI target; from now on only its completion releases the state.</summary>
     public bool Executing;
+    /// <summary>Returned to the pool (or dropped): a second release is ignored.</summary>
     public bool Released;
 
     public void Rent(int length)

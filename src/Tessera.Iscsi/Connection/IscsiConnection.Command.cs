@@ -117,6 +117,7 @@ internal sealed partial class IscsiConnection
                 return;
             }
             state = _statePool.Count > 0 ? _statePool.Pop() : new CommandState();
+            state.Released = false;
             _commands[itt] = state;
         }
 
@@ -270,7 +271,12 @@ internal sealed partial class IscsiConnection
                 }
             }
             if (error != DataOutError.None) failed = state;
-            else if (state.Received == state.Length && !state.UnsolicitedOpen && state.R2TCount == 0) ready = state;
+            else if (state.Received == state.Length && !state.UnsolicitedOpen && state.R2TCount == 0)
+            {
+                // Decided under the lock, so a concurrent abort can no longer release it under Execute.
+                state.Executing = true;
+                ready = state;
+            }
         }
         if (failed is not null)
         {
@@ -356,11 +362,7 @@ internal sealed partial class IscsiConnection
             if (_commands.TryGetValue(state.Task.Tag, out var s) && ReferenceEquals(s, state)) _commands.Remove(state.Task.Tag);
             state.Clear();
             state.Released = true;
-            if (_statePool.Count < 256)
-            {
-                state.Released = false;
-                _statePool.Push(state);
-            }
+            if (_statePool.Count < 256) _statePool.Push(state);
         }
     }
 

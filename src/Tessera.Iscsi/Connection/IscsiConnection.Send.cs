@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
-using Tessera.Iscsi.Buffers;
+using Tessera.Buffers;
 using Tessera.Iscsi.Protocol;
 using Tessera.Hashing;
 
@@ -99,23 +99,6 @@ internal sealed partial class IscsiConnection
             Span<byte> d = _output.GetSpan(4);
             Crc32C.Write(d, ~crc);
             _output.Advance(4);
-        }
-    }
-
-    private void WritePdu(ReadOnlySpan<byte> header, ReadOnlySpan<byte> data)
-    {
-        lock (_outputLock)
-        {
-            if (_phase == Phase.LoggedOut && _closed.IsCancellationRequested) return;
-            try
-            {
-                WritePduLocked(header, data);
-                _flushPending = true;
-            }
-            catch (InvalidOperationException)
-            {
-                // the writer was completed by teardown
-            }
         }
     }
 

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
-using Tessera.Iscsi.Buffers;
+using Tessera.Buffers;
 using Tessera.Iscsi.Login;
 using Tessera.Iscsi.Protocol;
 using Tessera.Iscsi.Session;

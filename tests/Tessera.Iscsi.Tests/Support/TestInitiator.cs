@@ -232,6 +232,17 @@ internal sealed class TestInitiator : IAsyncDisposable
         }
     }
 
+    /// <summary>An immediate Task Management Function Request (RFC 7143 11.5).</summary>
+    public byte[] TaskManagementHeader(int function, uint referencedTag = Bhs.ReservedTag, uint refCmdSN = 0)
+    {
+        var h = Header(Opcode.TaskManagementRequest, (byte)(0x80 | function), immediate: true);
+        BinaryPrimitives.WriteUInt32BigEndian(h.AsSpan(16), NextItt());
+        BinaryPrimitives.WriteUInt32BigEndian(h.AsSpan(20), referencedTag);
+        BinaryPrimitives.WriteUInt32BigEndian(h.AsSpan(24), CmdSN);
+        BinaryPrimitives.WriteUInt32BigEndian(h.AsSpan(32), refCmdSN);
+        return h;
+    }
+
     public async Task<Pdu> NopAsync(byte[]? ping = null)
     {
         var h = Header(Opcode.NopOut, 0x80, immediate: true);

@@ -1,22 +1,23 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 
-namespace Tessera.Cluster.Transport.Buffers;
+namespace Tessera.Buffers;
 
 /// <summary>
-/// Fixed 64 KiB pinned blocks with reused owner objects under both pipes of every link, so
-/// segments are rented and returned without allocating (MemoryPool&lt;byte&gt;.Shared allocates an
-/// owner per rent). Larger requests, which the pipes never make with this segment size, get a
-/// fresh owner over <see cref="ArrayPool{T}"/>.
+/// A <see cref="MemoryPool{T}"/> of fixed 64 KiB blocks whose owner objects are reused, so the
+/// pipes under every iSCSI connection and inter-node link (this file is compiled into both
+/// assemblies) rent and return segments without allocating (the shared
+/// array-backed pool allocates an owner object per rent). Requests above a block go to
+/// <see cref="ArrayPool{T}"/> with a fresh owner; pipes never make them with our segment size.
 /// </summary>
-internal sealed class FrameMemoryPool : MemoryPool<byte>
+internal sealed class BlockMemoryPool : MemoryPool<byte>
 {
     public const int BlockSize = 64 * 1024;
 
-    /// <summary>Blocks kept for reuse (64 MiB); beyond this returned blocks go to the GC.</summary>
-    private const int MaxRetained = 1024;
+    /// <summary>Blocks kept for reuse; beyond this returned blocks are left to the GC.</summary>
+    private const int MaxRetained = 4096;
 
-    public static new readonly FrameMemoryPool Shared = new();
+    public static new readonly BlockMemoryPool Shared = new();
 
     private readonly ConcurrentQueue<Block> _free = new();
     private int _retained;
@@ -25,23 +26,14 @@ internal sealed class FrameMemoryPool : MemoryPool<byte>
 
     public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
     {
-        if (minBufferSize > BlockSize)
-        {
-            return new Oversize(minBufferSize);
-        }
-
+        if (minBufferSize > BlockSize) return new Oversize(minBufferSize);
         if (_free.TryDequeue(out Block? block))
         {
             Interlocked.Decrement(ref _retained);
             block.Returned = false;
             return block;
         }
-
         return new Block(this);
-    }
-
-    protected override void Dispose(bool disposing)
-    {
     }
 
     private void Return(Block block)
@@ -51,25 +43,23 @@ internal sealed class FrameMemoryPool : MemoryPool<byte>
             Interlocked.Decrement(ref _retained);
             return;
         }
-
         _free.Enqueue(block);
     }
 
-    private sealed class Block(FrameMemoryPool pool) : IMemoryOwner<byte>
+    protected override void Dispose(bool disposing)
+    {
+    }
+
+    private sealed class Block(BlockMemoryPool pool) : IMemoryOwner<byte>
     {
         private readonly byte[] _array = GC.AllocateUninitializedArray<byte>(BlockSize, pinned: true);
-
         public bool Returned;
 
         public Memory<byte> Memory => _array;
 
         public void Dispose()
         {
-            if (Returned)
-            {
-                return;
-            }
-
+            if (Returned) return;
             Returned = true;
             pool.Return(this);
         }
@@ -83,11 +73,8 @@ internal sealed class FrameMemoryPool : MemoryPool<byte>
 
         public void Dispose()
         {
-            byte[]? array = Interlocked.Exchange(ref _array, null);
-            if (array is not null)
-            {
-                ArrayPool<byte>.Shared.Return(array);
-            }
+            var a = Interlocked.Exchange(ref _array, null);
+            if (a is not null) ArrayPool<byte>.Shared.Return(a);
         }
     }
 }

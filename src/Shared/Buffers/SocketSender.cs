@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Threading.Tasks.Sources;
 
-namespace Tessera.Iscsi.Buffers;
+namespace Tessera.Buffers;
 
 /// <summary>
 /// Sends a multi-segment <see cref="ReadOnlySequence{T}"/> with one gathered send through a
