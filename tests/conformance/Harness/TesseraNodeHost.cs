@@ -97,12 +97,13 @@ internal sealed partial class TesseraNodeHost : ITargetHost
             return fromList;
         }
 
-        foreach (var line in list.Output.Split('\n').Where(l => l.Contains(name, StringComparison.Ordinal)))
+        // `volume list` is a table whose first two columns are LUN and NAME.
+        foreach (var line in list.Output.Split('\n'))
         {
-            var lun = LunNumber().Match(line);
-            if (lun.Success)
+            var row = LunRow().Match(line);
+            if (row.Success && row.Groups[2].Value == name)
             {
-                return string.Concat(LunUrl.AsSpan(0, LunUrl.LastIndexOf('/') + 1), lun.Groups[1].Value);
+                return string.Concat(LunUrl.AsSpan(0, LunUrl.LastIndexOf('/') + 1), row.Groups[1].Value);
             }
         }
 
@@ -152,6 +153,8 @@ internal sealed partial class TesseraNodeHost : ITargetHost
 
         var pattern = new Regex($@"iscsi://127\.0\.0\.1:{port}/[^\s/]+/\d+");
         var match = await node.WaitForLineAsync(pattern, StartTimeout, cancellationToken);
+        // `up` prints every LUN's URL, then the connect hints: wait for those so the list is whole.
+        await node.WaitForLineAsync(ConnectHint(), StartTimeout, cancellationToken);
         var urls = pattern.Matches(node.Log).Select(m => m.Value).Distinct().ToList();
         var url = urls.FirstOrDefault(u => u.EndsWith("/0", StringComparison.Ordinal)) ?? match.Value;
 
@@ -206,6 +209,9 @@ internal sealed partial class TesseraNodeHost : ITargetHost
     [GeneratedRegex(@"iscsi://[^\s/]+/[^\s/]+/\d+")]
     private static partial Regex AnyUrl();
 
-    [GeneratedRegex(@"(?i)\blun\W{0,3}(\d+)")]
-    private static partial Regex LunNumber();
+    [GeneratedRegex(@"open-iscsi: ")]
+    private static partial Regex ConnectHint();
+
+    [GeneratedRegex(@"^\s*(\d+)\s+(\S+)")]
+    private static partial Regex LunRow();
 }
