@@ -35,3 +35,15 @@ internal sealed class MetadataLeaseLostException : MetadataStoreException
 
     public long LeaseId { get; }
 }
+
+/// <summary>A record in the store does not decode or breaks its invariants; the message names the key and the field.</summary>
+internal sealed class MalformedMetadataException : MetadataStoreException
+{
+    public MalformedMetadataException(string key, string problem, Exception? inner = null)
+        : base($"malformed record {key}: {problem}", inner)
+    {
+        Key = key;
+    }
+
+    public string Key { get; }
+}

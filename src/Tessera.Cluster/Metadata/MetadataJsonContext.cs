@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Tessera.Cluster.Metadata.Membership;
 using Tessera.Cluster.Metadata.Ownership;
+using Tessera.Cluster.Metadata.Volumes;
 
 namespace Tessera.Cluster.Metadata;
 
@@ -9,6 +10,7 @@ namespace Tessera.Cluster.Metadata;
 [JsonSerializable(typeof(NodeRecord))]
 [JsonSerializable(typeof(OwnerRecord))]
 [JsonSerializable(typeof(AppliedAck))]
+[JsonSerializable(typeof(VolumeRecord))]
 internal sealed partial class MetadataJsonContext : JsonSerializerContext
 {
 }

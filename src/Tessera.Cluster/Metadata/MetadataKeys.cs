@@ -23,6 +23,19 @@ internal static class MetadataKeys
     /// <summary>Replicated SCSI context per LU: /tessera/context/&lt;volume&gt;/...</summary>
     public const string Context = Root + "context/";
 
+    /// <summary>
+    /// Uniqueness claims of volumes, created in the same transaction as the volume record:
+    /// /tessera/volume-claims/name/&lt;lower-case name&gt; and /tessera/volume-claims/lun/&lt;lun&gt;, value = volume id.
+    /// </summary>
+    public const string VolumeClaims = Root + "volume-claims/";
+
+    public static string Volume(string volumeId) => Volumes + CheckSegment(volumeId);
+
+    // Names are unique ignoring case (as in the node-local catalog), so the claim key is lower case.
+    public static string VolumeNameClaim(string name) => VolumeClaims + "name/" + CheckSegment(name.ToLowerInvariant());
+
+    public static string VolumeLunClaim(int lun) => VolumeClaims + "lun/" + lun.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     public static string Node(string nodeId) => Nodes + CheckSegment(nodeId);
 
     public static string Ack(string nodeId) => Acks + CheckSegment(nodeId);

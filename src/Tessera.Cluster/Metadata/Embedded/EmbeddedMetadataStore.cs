@@ -30,11 +30,26 @@ internal sealed class EmbeddedMetadataStore : IMetadataStore
     private Exception? _failed;
     private bool _disposed;
 
-    private EmbeddedMetadataStore(string? dataDirectory, TimeProvider time, EmbeddedStoreOptions options)
+    private EmbeddedMetadataStore(string? dataDirectory, TimeProvider time, EmbeddedStoreOptions options, bool readOnly = false)
     {
         _time = time;
         _options = options;
-        if (dataDirectory is not null)
+        IsReadOnly = readOnly;
+        if (readOnly)
+        {
+            var (snapshot, tail) = MetadataLog.ReadUnlocked(dataDirectory!);
+            if (snapshot is not null)
+            {
+                LoadSnapshot(snapshot);
+            }
+
+            _compactedThrough = _revision;
+            foreach (var record in tail)
+            {
+                Replay(record);
+            }
+        }
+        else if (dataDirectory is not null)
         {
             _log = MetadataLog.Open(dataDirectory, out var snapshot, out var tail);
             try
@@ -78,6 +93,27 @@ internal sealed class EmbeddedMetadataStore : IMetadataStore
                 return _revision;
             }
         }
+    }
+
+    /// <summary>True for a <see cref="OpenReadOnly"/> image: reads only, no lease expiry, no files touched.</summary>
+    public bool IsReadOnly { get; }
+
+    /// <summary>
+    /// The state of the store under <paramref name="dataDirectory"/> as of now, read without a lock
+    /// and without writing anything, so it works while another process (a running
+    /// <c>tessera up</c>) holds the store (<see cref="MetadataLog.ReadUnlocked"/>). It is an image:
+    /// reads answer from it, writes and lease calls throw <see cref="MetadataStoreException"/>,
+    /// leases never lapse, and watches deliver only the history replayed from the log. Throws
+    /// <see cref="MetadataStoreException"/> when there is no store there.
+    /// </summary>
+    public static EmbeddedMetadataStore OpenReadOnly(string dataDirectory)
+    {
+        if (!File.Exists(Path.Combine(dataDirectory, MetadataLog.LogFileName)) && !File.Exists(Path.Combine(dataDirectory, MetadataLog.SnapshotFileName)))
+        {
+            throw new MetadataStoreException($"no metadata store in {dataDirectory}");
+        }
+
+        return new EmbeddedMetadataStore(dataDirectory, TimeProvider.System, new EmbeddedStoreOptions(), readOnly: true);
     }
 
     /// <summary>
@@ -138,6 +174,11 @@ internal sealed class EmbeddedMetadataStore : IMetadataStore
 
             var ops = succeeded ? onSuccess : onFailure;
             ValidateLocked(ops);
+            if (IsReadOnly && ops.Any(o => o.IsWrite))
+            {
+                throw ReadOnlyRefusal();
+            }
+
             long revision = _revision + 1;
             var responses = new List<IReadOnlyList<KeyValueEntry>>(ops.Count);
             var writes = new List<LoggedWrite>();
@@ -237,6 +278,11 @@ internal sealed class EmbeddedMetadataStore : IMetadataStore
         lock (_gate)
         {
             EnterLocked();
+            if (IsReadOnly)
+            {
+                throw ReadOnlyRefusal();
+            }
+
             long id = _nextLeaseId;
             _nextLeaseId = id + 1;
             var record = new LogRecord(LogRecordKind.LeaseGrant, _revision, [], id, ttl.Ticks);
@@ -252,6 +298,11 @@ internal sealed class EmbeddedMetadataStore : IMetadataStore
         lock (_gate)
         {
             EnterLocked();
+            if (IsReadOnly)
+            {
+                throw ReadOnlyRefusal();
+            }
+
             if (!_leases.TryGetValue(leaseId, out var lease))
             {
                 return Task.FromResult<TimeSpan?>(null);
@@ -283,6 +334,11 @@ internal sealed class EmbeddedMetadataStore : IMetadataStore
         lock (_gate)
         {
             EnterLocked();
+            if (IsReadOnly)
+            {
+                throw ReadOnlyRefusal();
+            }
+
             RevokeLocked(leaseId);
             RescheduleExpiryLocked();
             return Task.CompletedTask;
@@ -295,6 +351,11 @@ internal sealed class EmbeddedMetadataStore : IMetadataStore
         lock (_gate)
         {
             EnterLocked();
+            if (IsReadOnly)
+            {
+                throw ReadOnlyRefusal();
+            }
+
             SnapshotLocked();
         }
     }
@@ -330,8 +391,14 @@ internal sealed class EmbeddedMetadataStore : IMetadataStore
             throw new MetadataStoreException("metadata store failed a durable write earlier and is read-only garbage now; restart to recover", _failed);
         }
 
-        ExpireDueLeasesLocked();
+        if (!IsReadOnly)
+        {
+            // An image must not decide leases: only the process holding the store does.
+            ExpireDueLeasesLocked();
+        }
     }
+
+    private static MetadataStoreException ReadOnlyRefusal() => new("this is a read-only image of an embedded metadata store");
 
     private void ValidateLocked(IReadOnlyList<TxnOp> ops)
     {
@@ -582,7 +649,7 @@ internal sealed class EmbeddedMetadataStore : IMetadataStore
 
     private void RescheduleExpiryLocked()
     {
-        if (_disposed)
+        if (_disposed || IsReadOnly)
         {
             return;
         }

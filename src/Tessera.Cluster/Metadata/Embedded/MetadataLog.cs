@@ -107,6 +107,39 @@ internal sealed class MetadataLog : IDisposable
 
     public void Dispose() => _log.Dispose();
 
+    /// <summary>
+    /// The durable state of the store under <paramref name="directory"/> as a reader sees it while
+    /// a writer may hold it: no lock is taken and nothing is written (<see cref="UnlockedFile"/>).
+    /// The log is read up to its first torn or unfinished record (a record being appended reads as
+    /// torn), so the result is a prefix of the commits. A snapshot rewritten between reading the
+    /// snapshot and the log would pair an old snapshot with a log of later records (they would not
+    /// follow in sequence, and a truncation could cut the read short), so the snapshot's sequence is
+    /// read again afterwards and the whole read retried when it moved.
+    /// </summary>
+    public static (SnapshotState? Snapshot, List<LogRecord> Tail) ReadUnlocked(string directory)
+    {
+        string snapshotPath = Path.Combine(directory, SnapshotFileName);
+        string logPath = Path.Combine(directory, LogFileName);
+        for (int attempt = 1; ; attempt++)
+        {
+            byte[]? snapshotBytes = UnlockedFile.ReadAll(snapshotPath);
+            var snapshot = snapshotBytes is null ? null : ParseSnapshot(snapshotBytes, snapshotPath);
+            byte[] logBytes = UnlockedFile.ReadAll(logPath) ?? [];
+            byte[]? again = UnlockedFile.ReadAll(snapshotPath);
+            long? sequenceAfter = again is null ? null : ParseSnapshot(again, snapshotPath).Sequence;
+            if (sequenceAfter == snapshot?.Sequence)
+            {
+                long sequence = snapshot?.Sequence ?? 0;
+                return (snapshot, ParseTail(logBytes, ref sequence, out _));
+            }
+
+            if (attempt == 10)
+            {
+                throw new MetadataStoreException($"metadata store {directory} kept taking snapshots while being read ({attempt} attempts)");
+            }
+        }
+    }
+
     private static SnapshotState? ReadSnapshot(string path)
     {
         if (!File.Exists(path))
@@ -114,7 +147,11 @@ internal sealed class MetadataLog : IDisposable
             return null;
         }
 
-        byte[] bytes = File.ReadAllBytes(path);
+        return ParseSnapshot(File.ReadAllBytes(path), path);
+    }
+
+    private static SnapshotState ParseSnapshot(byte[] bytes, string path)
+    {
         // The snapshot is only ever replaced by rename, so a bad one is real corruption, not a torn write.
         if (bytes.Length < 12 || BinaryPrimitives.ReadUInt32LittleEndian(bytes) != SnapshotMagic)
         {
@@ -152,10 +189,15 @@ internal sealed class MetadataLog : IDisposable
 
     private static List<LogRecord> ReadTail(FileStream log, ref long sequence, out long validLength)
     {
-        var records = new List<LogRecord>();
         log.Seek(0, SeekOrigin.Begin);
         byte[] bytes = new byte[log.Length];
         log.ReadExactly(bytes);
+        return ParseTail(bytes, ref sequence, out validLength);
+    }
+
+    private static List<LogRecord> ParseTail(byte[] bytes, ref long sequence, out long validLength)
+    {
+        var records = new List<LogRecord>();
         int offset = 0;
         validLength = 0;
         while (bytes.Length - offset >= HeaderSize)
