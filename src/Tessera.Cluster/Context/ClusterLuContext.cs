@@ -11,7 +11,7 @@ namespace Tessera.Cluster.Context;
 /// every other live node has acknowledged applying that revision, or has been fenced — so the instant
 /// <see cref="ChangeAsync{T}"/> returns, a command on any node that still serves sees the new state.
 /// </summary>
-internal sealed class ClusterLuContext : ILuContext, IAsyncDisposable
+internal sealed class ClusterLuContext : ILuContext, IDistributedTaskSet, IAsyncDisposable
 {
     private readonly ContextReplicator _node;
     private readonly string _key;
@@ -109,20 +109,20 @@ internal sealed class ClusterLuContext : ILuContext, IAsyncDisposable
     /// matching tasks and seen them end — or has been fenced. Returns the I_T nexuses that lost tasks on
     /// other nodes; the caller aborts this node's own tasks itself (it knows which task is its own).
     /// </summary>
-    internal Task<(T Result, IReadOnlyCollection<string> Aborted)> ChangeAndAbortAsync<T>(
+    public async ValueTask<(T Result, IReadOnlyCollection<string> Aborted)> ChangeAndAbortAsync<T>(
         Func<LuState, (LuState Next, T Result)> change, Func<T, TaskAbortOrder?> orderOf, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(change);
         ArgumentNullException.ThrowIfNull(orderOf);
-        return CommitAsync(change, orderOf, cancellationToken);
+        return await CommitAsync(change, orderOf, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Hands in this node's task set for the LU: abort orders committed by other nodes reach it through
-    /// <paramref name="abortLocal"/>, which aborts the matching tasks, waits for them to end and returns
-    /// the I_T nexus keys that lost tasks.
+    /// Hands in this node's task set for the LU (the <c>LogicalUnit</c> constructor does): abort orders
+    /// committed by other nodes reach it through <paramref name="abortLocal"/>, which aborts the matching
+    /// tasks, waits for them to end and returns the I_T nexus keys that lost tasks.
     /// </summary>
-    internal void BindLocalTaskSet(Func<TaskAbortOrder, ValueTask<IReadOnlyCollection<string>>> abortLocal) =>
+    public void BindLocalTaskSet(Func<TaskAbortOrder, ValueTask<IReadOnlyCollection<string>>> abortLocal) =>
         Volatile.Write(ref _abortLocal, abortLocal);
 
     private async Task<(T Result, IReadOnlyCollection<string> Aborted)> CommitAsync<T>(
@@ -181,7 +181,7 @@ internal sealed class ClusterLuContext : ILuContext, IAsyncDisposable
                 {
                     // Before the state: a node's watch sees the order, then the state; it acknowledges the
                     // revision only on the state, so an ack never precedes the order's delivery.
-                    writes.Add(TxnOp.Put(_abortKey, LuStateJson.SerializeRecord(order with { OriginNode = _node.Self.NodeId })));
+                    writes.Add(TxnOp.Put(_abortKey, LuStateJson.SerializeRecord(new CommittedAbortOrder(order, _node.Self.NodeId))));
                 }
 
                 writes.Add(TxnOp.Put(_key, json));
@@ -291,10 +291,10 @@ internal sealed class ClusterLuContext : ILuContext, IAsyncDisposable
             return;
         }
 
-        TaskAbortOrder order;
+        CommittedAbortOrder committed;
         try
         {
-            order = LuStateJson.DeserializeRecord<TaskAbortOrder>(json.Span);
+            committed = LuStateJson.DeserializeRecord<CommittedAbortOrder>(json.Span);
         }
         catch (InvalidDataException)
         {
@@ -302,10 +302,12 @@ internal sealed class ClusterLuContext : ILuContext, IAsyncDisposable
             return;
         }
 
-        if (order.OriginNode == _node.Self.NodeId)
+        if (committed.OriginNode == _node.Self.NodeId)
         {
             return; // the committing command aborts its own node's tasks itself
         }
+
+        var order = committed.Order;
 
         var abortLocal = Volatile.Read(ref _abortLocal);
         _ = Task.Run(async () =>

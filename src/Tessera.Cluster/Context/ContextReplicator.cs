@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Tessera.Cluster.Metadata;
 using Tessera.Cluster.Metadata.Membership;
 using Tessera.Cluster.Metadata.Ownership;
+using Tessera.Scsi;
 
 namespace Tessera.Cluster.Context;
 
@@ -86,8 +87,22 @@ internal sealed class ContextReplicator : IAsyncDisposable
     }
 
     /// <summary>Opens the context of one LU on this node (create-if-absent with <paramref name="initial"/>).</summary>
-    public Task<ClusterLuContext> OpenAsync(string volumeId, Tessera.Scsi.LuState? initial = null, CancellationToken cancellationToken = default) =>
+    public Task<ClusterLuContext> OpenAsync(string volumeId, LuState? initial = null, CancellationToken cancellationToken = default) =>
         ClusterLuContext.OpenAsync(this, volumeId, initial, cancellationToken);
+
+    /// <summary>The LU contexts open on this node.</summary>
+    internal IEnumerable<ClusterLuContext> Contexts => _contexts.Values;
+
+    /// <summary>
+    /// Whole-cluster cold start: commits a power on (<see cref="LuStateChanges.PowerOn"/>: no I_T
+    /// nexus, no unit attention or SCSI-2 reservation left, current mode pages = saved, PRgeneration 0,
+    /// persistent reservations only with APTPL) for every LU open on this node. The committed context
+    /// otherwise survives a restart of every node as if power never failed (docs/cluster-context.md
+    /// "Whole-cluster restart"). Call it once, before any portal accepts logins, on the node that finds
+    /// itself starting a cluster no other node is serving.
+    /// </summary>
+    public Task PowerOnAsync(CancellationToken cancellationToken = default) =>
+        Task.WhenAll(Contexts.Select(c => c.ChangeAsync(s => (LuStateChanges.PowerOn(s), true), cancellationToken).AsTask()));
 
     /// <summary>
     /// Test hook: the watch stops applying (and so acknowledging) while the node stays a member — what a

@@ -175,15 +175,16 @@ internal sealed partial class IscsiConnection
         return null;
     }
 
-    private ValueTask CompleteLogin(int csg, List<KeyValuePair<string, string>> response)
+    private async ValueTask CompleteLogin(int csg, List<KeyValuePair<string, string>> response)
     {
         var st = _loginState;
         if (st.Tsih != 0)
         {
             // Adding a connection to an existing session: this target runs one per session.
-            return _server.Sessions.Find(st.Tsih) is null
+            await (_server.Sessions.Find(st.Tsih) is null
                 ? FailLogin(LoginStatus.SessionDoesNotExist, $"no session with TSIH {st.Tsih}")
-                : FailLogin(LoginStatus.TooManyConnections, "MaxConnections is 1");
+                : FailLogin(LoginStatus.TooManyConnections, "MaxConnections is 1")).ConfigureAwait(false);
+            return;
         }
         _negotiator!.Complete();
         var options = _server.Options;
@@ -191,18 +192,34 @@ internal sealed partial class IscsiConnection
             : new ItNexus(st.InitiatorName!, st.Isid, options.RelativeTargetPortId, options.TargetPortGroupId);
         var session = new IscsiSession(st.InitiatorName!, st.Isid, st.IsDiscovery, nexus, _params) { Connection = this };
         IscsiSession? old = _server.Sessions.Add(session);
-        if (old is not null)
+        try
         {
-            // Session reinstatement (RFC 7143 6.3.5): the old session ends before the new one starts,
-            // so its I_T nexus loss can't land on the new session's state.
-            var oldConnection = old.Connection;
-            old.Connection = null;
-            oldConnection?.Abort("session reinstated");
-            if (old.Nexus is not null) _server.Target.NexusLost(old.Nexus);
-            _server.Logger.LogInformation("session of {Initiator} isid {Isid:x12} reinstated", old.InitiatorName, old.Isid);
+            if (old is not null)
+            {
+                // Session reinstatement (RFC 7143 6.3.5): the old session ends before the new one starts,
+                // so its I_T nexus loss can't land on the new session's state.
+                var oldConnection = old.Connection;
+                old.Connection = null;
+                oldConnection?.Abort("session reinstated");
+                if (old.Nexus is not null) await _server.Target.NexusLostAsync(old.Nexus).ConfigureAwait(false);
+                _server.Logger.LogInformation("session of {Initiator} isid {Isid:x12} reinstated", old.InitiatorName, old.Isid);
+            }
+            // The login completes only once the nexus is in the LU context — with a cluster context, on every
+            // node — so its first command, on any path, sees POWER ON OCCURRED. Awaited: a cluster commit
+            // waits for every node's acknowledgement and must not hold a thread meanwhile.
+            if (nexus is not null) await _server.Target.NexusAttachedAsync(nexus).ConfigureAwait(false);
+        }
+        catch (LuContextUnavailableException e)
+        {
+            // The cluster state cannot be reached from this node now: RFC 7143 11.13.5 status 0301h
+            // "service unavailable" — the initiator retries later or logs in through another portal.
+            _server.Sessions.Remove(session);
+            session.Connection = null;
+            _server.Logger.LogWarning("{Connection}: login refused, LU context unavailable: {Reason}", this, e.Message);
+            await FailLogin(LoginStatus.ServiceUnavailable, "LU context unavailable").ConfigureAwait(false);
+            return;
         }
         _session = session;
-        if (nexus is not null) _server.Target.NexusAttached(nexus);
         WriteLoginResponse(true, csg, 3, LoginStatus.Success, response);
         // Digests start with the first full-feature PDU (RFC 7143 13.1).
         lock (_outputLock)
@@ -214,7 +231,6 @@ internal sealed partial class IscsiConnection
         _server.Logger.LogInformation("{Connection}: {Kind} session logged in (TSIH {Tsih}, digests {Hd}/{Dd}, MRDSL {Mrdsl})",
             this, st.IsDiscovery ? "discovery" : "normal", session.Tsih, _params.HeaderDigest ? "CRC32C" : "None",
             _params.DataDigest ? "CRC32C" : "None", _params.InitiatorMaxRecvDataSegmentLength);
-        return default;
     }
 
     private ValueTask FailLogin(LoginStatus status, string reason)

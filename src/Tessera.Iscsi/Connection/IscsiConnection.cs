@@ -6,6 +6,7 @@ using Tessera.Buffers;
 using Tessera.Iscsi.Login;
 using Tessera.Iscsi.Protocol;
 using Tessera.Iscsi.Session;
+using Tessera.Scsi;
 using Tessera.Hashing;
 
 namespace Tessera.Iscsi.Connection;
@@ -242,18 +243,28 @@ internal sealed partial class IscsiConnection
         try { _socket.Shutdown(SocketShutdown.Both); } catch (Exception ex) when (ex is SocketException or ObjectDisposedException) { }
         _socket.Dispose();
         await _input.CompleteAsync().ConfigureAwait(false);
-        EndSession();
+        await EndSessionAsync().ConfigureAwait(false);
         _log.LogDebug("{Connection} closed: {Reason}", this, _closeReason);
     }
 
-    private void EndSession()
+    private async Task EndSessionAsync()
     {
         var session = _session;
         if (session is null || !ReferenceEquals(session.Connection, this)) return;
         session.Connection = null;
         _server.Sessions.Remove(session);
         // RFC 7143 6.3: at ERL 0 losing the only connection ends the session, and with it the I_T nexus.
-        if (session.Nexus is not null) _server.Target.NexusLost(session.Nexus);
+        if (session.Nexus is null) return;
+        try
+        {
+            await _server.Target.NexusLostAsync(session.Nexus).ConfigureAwait(false);
+        }
+        catch (LuContextUnavailableException e)
+        {
+            // Its tasks are aborted already; only the context could not record the loss (store unreachable,
+            // node fenced). The cluster records it for a fenced node's nexuses when the node leaves.
+            _log.LogWarning("{Connection}: I_T nexus loss not recorded in the LU context: {Reason}", this, e.Message);
+        }
     }
 }
 

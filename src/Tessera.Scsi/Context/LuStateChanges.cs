@@ -5,9 +5,10 @@ namespace Tessera.Scsi;
 /// <summary>
 /// The pure state transitions command code proposes to <see cref="ILuContext.ChangeAsync{T}"/>.
 /// Each takes a state and returns the next one; none reads anything else, so a cluster can
-/// evaluate them against its committed state.
+/// evaluate them against its committed state. Public for the changes the cluster itself drives
+/// (a node leaves or joins, the whole cluster starts cold): docs/cluster-context.md.
 /// </summary>
-internal static class LuStateChanges
+public static class LuStateChanges
 {
     /// <summary>More than this many queued conditions for one nexus and the oldest are dropped.</summary>
     public const int MaxQueuedUnitAttentions = 16;
@@ -81,4 +82,56 @@ internal static class LuStateChanges
     /// </summary>
     public static LuState Reset(LuState s, UnitAttention ua) =>
         EstablishForAll(s with { Scsi2Reservation = null, CurrentMode = s.SavedMode }, ua);
+
+    /// <summary>
+    /// The whole LU powers on (SAM-5 6.3.1, SPC-5 5.14.5): no I_T nexus survives (each that logs in again
+    /// sees POWER ON, RESET, OR BUS DEVICE RESET OCCURRED), no unit attention is left over, the SCSI-2
+    /// reservation is gone, current mode pages are the saved ones, PRgeneration is zero and persistent
+    /// reservations survive only with APTPL. ALUA stays. A sanitize that was running cannot be resumed
+    /// (nothing runs it any more), so it is left failed (SBC-4 4.11.3): the data may not be sanitized, and
+    /// the host must be told. For a cluster that starts cold: the committed context would otherwise keep
+    /// everything, as if power never failed.
+    /// </summary>
+    public static LuState PowerOn(LuState s)
+    {
+        s = s with
+        {
+            Nexuses = s.Nexuses.Clear(),
+            UnitAttentions = s.UnitAttentions.Clear(),
+            Scsi2Reservation = null,
+            CurrentMode = s.SavedMode,
+            Sanitize = s.Sanitize is { InProgress: true } running ? running with { InProgress = false, Failed = true } : s.Sanitize,
+        };
+        return PersistentReservationChanges.PowerOn(s);
+    }
+
+    /// <summary>
+    /// The node behind target port group <paramref name="targetPortGroupId"/> left the cluster: the group is
+    /// unavailable (SPC-5 5.16.2.4.5, reported with STATUS CODE 02h) and every I_T nexus through its target
+    /// ports is lost (<see cref="LoseNexus"/>: its SCSI-2 reservation released, I_T NEXUS LOSS OCCURRED kept
+    /// for its return; persistent reservations stay). The ports are <paramref name="relativeTargetPortIds"/>
+    /// and those the group lists. An I_T nexus names its target port by relative target port identifier
+    /// (<see cref="ItNexus.Key"/>), unique in the cluster, so the keys identify the node. Idempotent.
+    /// </summary>
+    public static LuState TargetPortGroupLost(LuState s, ushort targetPortGroupId, IEnumerable<ushort> relativeTargetPortIds)
+    {
+        var ports = new HashSet<ushort>(relativeTargetPortIds);
+        if (s.Alua.Find(targetPortGroupId) is { } group) ports.UnionWith(group.RelativeTargetPortIds);
+        s = s with { Alua = s.Alua.MarkUnavailable(targetPortGroupId) };
+        foreach (var key in s.Nexuses)
+            if (NexusId.TryParse(key, out var id) && ports.Contains(id.RelativeTargetPort)) s = LoseNexus(s, key);
+        return s;
+    }
+
+    /// <summary>
+    /// A node joins, or comes back: its target port group, with its ports, is active/optimized (SPC-5 5.16).
+    /// Idempotent.
+    /// </summary>
+    public static LuState TargetPortGroupJoined(LuState s, ushort targetPortGroupId, IEnumerable<ushort> relativeTargetPortIds)
+    {
+        var alua = s.Alua.WithGroup(targetPortGroupId, relativeTargetPortIds);
+        var before = s.Alua.Find(targetPortGroupId);
+        // Unchanged group: keep the instance, so the cluster writes nothing.
+        return before is not null && before == alua.Find(targetPortGroupId) ? s : s with { Alua = alua };
+    }
 }

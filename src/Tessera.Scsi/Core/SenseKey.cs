@@ -21,6 +21,8 @@ internal enum SenseKey : byte
 internal static class Asc
 {
     public const ushort NoAdditionalSenseInformation = 0x0000;
+    /// <summary>LOGICAL UNIT NOT ACCESSIBLE, ASYMMETRIC ACCESS STATE TRANSITION: also "the LU context cannot be reached now".</summary>
+    public const ushort AsymmetricAccessStateTransition = 0x040A;
     public const ushort LogicalUnitNotReadySanitizeInProgress = 0x041B;
     public const ushort WriteError = 0x0C00;
     public const ushort InvalidFieldInCommandInformationUnit = 0x0E03;

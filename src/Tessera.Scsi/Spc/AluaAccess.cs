@@ -8,7 +8,7 @@ namespace Tessera.Scsi;
 /// </summary>
 internal static class AluaAccess
 {
-    internal const ushort NotAccessibleTransitioning = 0x040A; // LOGICAL UNIT NOT ACCESSIBLE, ASYMMETRIC ACCESS STATE TRANSITION
+    internal const ushort NotAccessibleTransitioning = Asc.AsymmetricAccessStateTransition;
     internal const ushort NotAccessibleStandby = 0x040B;       // LOGICAL UNIT NOT ACCESSIBLE, TARGET PORT IN STANDBY STATE
     internal const ushort NotAccessibleUnavailable = 0x040C;   // LOGICAL UNIT NOT ACCESSIBLE, TARGET PORT IN UNAVAILABLE STATE
 

@@ -38,7 +38,21 @@ internal static class PersistentReserveOut
         var request = Parse(task, state);
         if (request is null) return;
         var nexus = task.Nexus;
-        var outcome = await lu.Context.ChangeAsync(s => PersistentReservationChanges.Apply(s, nexus, request)).ConfigureAwait(false);
+        ProutOutcome outcome;
+        if (request.ServiceAction == ProutServiceAction.PreemptAndAbort && lu.Context is IDistributedTaskSet cluster)
+        {
+            // The preempted I_T nexuses may be on any node: their tasks there are aborted and have ended
+            // before the change completes; this node's own tasks are aborted below.
+            (outcome, _) = await cluster.ChangeAndAbortAsync(
+                s => PersistentReservationChanges.Apply(s, nexus, request),
+                o => o.Result == ProutResult.Good && !o.Preempted.IsDefaultOrEmpty
+                    ? new TaskAbortOrder(TaskAbortScope.TasksOfRegistrations, nexus.Key) { Registrations = o.Preempted }
+                    : null).ConfigureAwait(false);
+        }
+        else
+        {
+            outcome = await lu.Context.ChangeAsync(s => PersistentReservationChanges.Apply(s, nexus, request)).ConfigureAwait(false);
+        }
         switch (outcome.Result)
         {
             case ProutResult.Good:
@@ -65,24 +79,11 @@ internal static class PersistentReserveOut
 
     /// <summary>
     /// SPC-5 5.14.12.2.5: tasks of the I_T nexuses whose registrations PREEMPT AND ABORT removed are
-    /// aborted as by ABORT TASK SET; the command completes after every aborted running task has ended.
+    /// aborted as by ABORT TASK SET (the requesting nexus' own tasks excepted); the command completes
+    /// after every aborted running task has ended.
     /// </summary>
-    private static async Task AbortPreemptedAsync(LogicalUnit lu, ScsiTask self, ImmutableArray<PersistentRegistration> preempted)
-    {
-        List<Task>? running = null;
-        foreach (var t in lu.Tasks.Snapshot())
-        {
-            if (ReferenceEquals(t, self) || t.Nexus is not { } n || n.Equals(self.Nexus)) continue;
-            bool hit = false;
-            foreach (var reg in preempted)
-                if (reg.Covers(n)) { hit = true; break; }
-            if (!hit) continue;
-            lu.Tasks.Abort(t);
-            var done = t.Completion;
-            if (!done.IsCompleted) (running ??= []).Add(done);
-        }
-        if (running is not null) await Task.WhenAll(running).ConfigureAwait(false);
-    }
+    private static async Task AbortPreemptedAsync(LogicalUnit lu, ScsiTask self, ImmutableArray<PersistentRegistration> preempted) =>
+        await lu.AbortTasksAsync(new TaskAbortOrder(TaskAbortScope.TasksOfRegistrations, self.Nexus.Key) { Registrations = preempted }, except: self).ConfigureAwait(false);
 
     /// <summary>Validates the CDB and parameter list (SPC-5 6.17.1-6.17.4); null after failing the task.</summary>
     internal static ProutRequest? Parse(ScsiTask task, LuState state)

@@ -34,6 +34,8 @@ public sealed class LogicalUnit
         _serialNumber = volumeId.ToString("N");
         BlockSize = store.BlockSize;
         MaximumTransferBlocks = DefaultMaximumTransferBytes / store.BlockSize;
+        // A cluster context spreads the task set over the nodes: orders committed elsewhere reach this one.
+        (context as IDistributedTaskSet)?.BindLocalTaskSet(AbortTasksAsync);
     }
 
     public int Lun { get; }
@@ -95,6 +97,30 @@ public sealed class LogicalUnit
     internal bool IsWriteProtected(LuState state) => Store.IsReadOnly || state.CurrentMode.SoftwareWriteProtect;
 
     internal string TargetName => Target?.TargetName ?? "";
+
+    /// <summary>
+    /// Aborts this node's tasks of the LU that <paramref name="order"/> covers, waits until the running ones
+    /// have ended and returns the I_T nexus keys that lost tasks — what an <see cref="IDistributedTaskSet"/>
+    /// calls when an order committed through another node arrives.
+    /// </summary>
+    internal ValueTask<IReadOnlyCollection<string>> AbortTasksAsync(TaskAbortOrder order) => AbortTasksAsync(order, except: null);
+
+    /// <summary>As <see cref="AbortTasksAsync(TaskAbortOrder)"/>, sparing <paramref name="except"/> (the command that gave the order).</summary>
+    internal async ValueTask<IReadOnlyCollection<string>> AbortTasksAsync(TaskAbortOrder order, ScsiTask? except)
+    {
+        HashSet<string>? hit = null;
+        List<Task>? running = null;
+        foreach (var t in Tasks.Snapshot())
+        {
+            if (ReferenceEquals(t, except) || t.Nexus is not { } nexus || !order.Covers(nexus)) continue;
+            Tasks.Abort(t);
+            (hit ??= new HashSet<string>(StringComparer.Ordinal)).Add(nexus.Key);
+            var done = t.Completion;
+            if (!done.IsCompleted) (running ??= []).Add(done);
+        }
+        if (running is not null) await Task.WhenAll(running).ConfigureAwait(false);
+        return hit is null ? [] : hit;
+    }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     internal async ValueTask ExecuteAsync(ScsiTask task)
@@ -164,7 +190,17 @@ public sealed class LogicalUnit
         // SBC-4 4.11.2: a sanitize in progress (or failed) refuses commands before unit attentions are reported.
         if (state.Sanitize is not null && Sanitize.TryRefuse(this, task, state, command)) return;
         string key = task.Nexus.Key;
-        if ((command is null || !command.IgnoresUnitAttention) && state.TryPeekUnitAttention(key, out _))
+        // SPC-5 5.16.2.4.5: a port that cannot reach the LU (its node was fenced, or left) answers NOT READY
+        // before anything else — a unit attention could not even be consumed there, as consuming it is a
+        // context change — and reports no unit attention to the discovery commands it still serves.
+        bool reachable = true;
+        if (!state.Alua.AllActive
+            && state.Alua.StateOf(task.Nexus.TargetPortGroupId) is AsymmetricAccessState.Unavailable or AsymmetricAccessState.Offline or AsymmetricAccessState.Transitioning)
+        {
+            if (AluaAccess.TryRefuse(task, state, command)) return;
+            reachable = false;
+        }
+        if (reachable && (command is null || !command.IgnoresUnitAttention) && state.TryPeekUnitAttention(key, out _))
         {
             // Captured in this block only: a closure over `key` would be allocated on every slow-path command.
             string dequeueKey = key;
@@ -198,7 +234,9 @@ public sealed class LogicalUnit
     {
         var state = Context.Current;
         bool writes = command is not null && (command.Flags & CommandFlags.WritesMedium) != 0;
-        if (e is IOException)
+        if (e is LuContextUnavailableException)
+            task.CheckCondition(state, SenseKey.NotReady, Asc.AsymmetricAccessStateTransition);
+        else if (e is IOException)
             task.CheckCondition(state, SenseKey.MediumError, writes ? Asc.WriteError : Asc.UnrecoveredReadError);
         else
             task.CheckCondition(state, SenseKey.HardwareError, Asc.InternalTargetFailure);

@@ -113,27 +113,55 @@ public sealed class ScsiTarget : IScsiTarget
         return TaskManagement.ManageAsync(this, nexus, function, lun, referencedTag);
     }
 
-    public void NexusAttached(ItNexus nexus)
+    /// <summary>Synchronous form of <see cref="NexusAttachedAsync"/> (blocks while a cluster context commits).</summary>
+    public void NexusAttached(ItNexus nexus) => Wait(NexusAttachedAsync(nexus));
+
+    /// <summary>Synchronous form of <see cref="NexusLostAsync"/> (blocks while a cluster context commits).</summary>
+    public void NexusLost(ItNexus nexus) => Wait(NexusLostAsync(nexus));
+
+    public ValueTask NexusAttachedAsync(ItNexus nexus)
     {
         ArgumentNullException.ThrowIfNull(nexus);
         _nexuses[nexus.Key] = nexus;
         string key = nexus.Key;
-        foreach (var lu in _units)
-            if (lu is not null) Apply(lu.Context, s => LuStateChanges.AttachNexus(s, key));
+        return ApplyToAllAsync(lu => lu.Context.ChangeAsync(s => (LuStateChanges.AttachNexus(s, key), true)));
     }
 
-    public void NexusLost(ItNexus nexus)
+    public ValueTask NexusLostAsync(ItNexus nexus)
     {
         ArgumentNullException.ThrowIfNull(nexus);
         _nexuses.TryRemove(nexus.Key, out _);
         string key = nexus.Key;
+        return ApplyToAllAsync(lu =>
+        {
+            foreach (var t in lu.Tasks.Snapshot(nexus)) lu.Tasks.Abort(t);
+            lu.Copies.Forget(key);
+            return lu.Context.ChangeAsync(s => (LuStateChanges.LoseNexus(s, key), true));
+        });
+    }
+
+    /// <summary>
+    /// Runs one context change per LU, all at once: with a cluster context each is a commit barrier, and
+    /// the LUs' barriers need not queue behind each other. The local context completes synchronously,
+    /// and then nothing is allocated beyond the closures.
+    /// </summary>
+    private ValueTask ApplyToAllAsync(Func<LogicalUnit, ValueTask<bool>> change)
+    {
+        List<Task>? pending = null;
         foreach (var lu in _units)
         {
             if (lu is null) continue;
-            foreach (var t in lu.Tasks.Snapshot(nexus)) lu.Tasks.Abort(t);
-            Apply(lu.Context, s => LuStateChanges.LoseNexus(s, key));
-            lu.Copies.Forget(key);
+            var done = change(lu);
+            if (done.IsCompletedSuccessfully) continue;
+            (pending ??= []).Add(done.AsTask());
         }
+        return pending is null ? ValueTask.CompletedTask : new ValueTask(Task.WhenAll(pending));
+    }
+
+    private static void Wait(ValueTask pending)
+    {
+        if (pending.IsCompletedSuccessfully) return;
+        pending.AsTask().GetAwaiter().GetResult();
     }
 
     private void Attach(LogicalUnit lu)

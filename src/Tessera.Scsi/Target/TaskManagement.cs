@@ -3,19 +3,36 @@ namespace Tessera.Scsi;
 /// <summary>
 /// SAM-5 7 task management functions. Aborted tasks are marked (the transport then sends no
 /// response for them) and the function completes only after every aborted task that was executing
-/// has finished, so no response of an aborted task can follow the TMF response.
+/// has finished, so no response of an aborted task can follow the TMF response. On an LU whose
+/// context is an <see cref="IDistributedTaskSet"/> the functions that reach beyond the requesting
+/// I_T nexus (CLEAR TASK SET, LOGICAL UNIT RESET, target resets) abort the tasks on every node; ABORT
+/// TASK and ABORT TASK SET stay local, as an I_T nexus lives on one node.
 /// </summary>
 internal static class TaskManagement
 {
     public static async ValueTask<TaskManagementResponse> ManageAsync(ScsiTarget target, ItNexus nexus, TaskManagementFunction function, ulong lunField, uint referencedTag)
     {
+        try
+        {
+            return await PerformAsync(target, nexus, function, lunField, referencedTag).ConfigureAwait(false);
+        }
+        catch (LuContextUnavailableException)
+        {
+            // The context change the function implies could not be committed (or confirmed) cluster-wide:
+            // RFC 7143 11.6.1 "Function rejected"; the initiator escalates or retries on another path.
+            return TaskManagementResponse.FunctionRejected;
+        }
+    }
+
+    private static async ValueTask<TaskManagementResponse> PerformAsync(ScsiTarget target, ItNexus nexus, TaskManagementFunction function, ulong lunField, uint referencedTag)
+    {
         switch (function)
         {
             case TaskManagementFunction.TargetWarmReset:
-                await ResetTargetAsync(target, UnitAttention.TargetReset, powerOn: false).ConfigureAwait(false);
+                await ResetTargetAsync(target, nexus, UnitAttention.TargetReset, powerOn: false).ConfigureAwait(false);
                 return TaskManagementResponse.FunctionComplete;
             case TaskManagementFunction.TargetColdReset:
-                await ResetTargetAsync(target, UnitAttention.PowerOnOccurred, powerOn: true).ConfigureAwait(false);
+                await ResetTargetAsync(target, nexus, UnitAttention.PowerOnOccurred, powerOn: true).ConfigureAwait(false);
                 return TaskManagementResponse.FunctionComplete;
             case TaskManagementFunction.ClearAca:
                 return TaskManagementResponse.FunctionNotSupported; // NormACA = 0 (INQUIRY)
@@ -43,7 +60,7 @@ internal static class TaskManagement
                 await ClearTaskSetAsync(lu, nexus).ConfigureAwait(false);
                 return TaskManagementResponse.FunctionComplete;
             case TaskManagementFunction.LogicalUnitReset:
-                await ResetLogicalUnitAsync(lu, UnitAttention.LogicalUnitReset, powerOn: false).ConfigureAwait(false);
+                await ResetLogicalUnitAsync(lu, nexus, UnitAttention.LogicalUnitReset, powerOn: false).ConfigureAwait(false);
                 return TaskManagementResponse.FunctionComplete;
             default:
                 return TaskManagementResponse.FunctionNotSupported;
@@ -51,16 +68,19 @@ internal static class TaskManagement
     }
 
     /// <summary>
-    /// SAM-5 7.4 CLEAR TASK SET: every task on the LU is aborted; with TAS=0 the other I_T nexuses
-    /// that lost tasks get COMMANDS CLEARED BY ANOTHER INITIATOR (SPC-5 7.5.10).
+    /// SAM-5 7.4 CLEAR TASK SET: every task on the LU is aborted — on every node — and with TAS=0 the
+    /// other I_T nexuses that lost tasks get COMMANDS CLEARED BY ANOTHER INITIATOR (SPC-5 7.5.10).
     /// </summary>
     private static async Task ClearTaskSetAsync(LogicalUnit lu, ItNexus requester)
     {
-        var tasks = lu.Tasks.Snapshot();
-        await AbortAsync(lu.Tasks, tasks).ConfigureAwait(false);
-        var others = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var t in tasks)
-            if (t.Nexus is { } n && !n.Equals(requester)) others.Add(n.Key);
+        var order = new TaskAbortOrder(TaskAbortScope.AllTasks, requester.Key);
+        var others = new HashSet<string>(await lu.AbortTasksAsync(order).ConfigureAwait(false), StringComparer.Ordinal);
+        if (lu.Context is IDistributedTaskSet cluster)
+        {
+            var (_, remote) = await cluster.ChangeAndAbortAsync(s => (s, true), _ => order).ConfigureAwait(false);
+            others.UnionWith(remote);
+        }
+        others.Remove(requester.Key);
         if (others.Count == 0) return;
         await lu.Context.ChangeAsync(s =>
         {
@@ -72,26 +92,31 @@ internal static class TaskManagement
     }
 
     /// <summary>
-    /// SAM-5 7.7 LOGICAL UNIT RESET: abort every task, release the SCSI-2 reservation, restore saved
-    /// mode pages and tell every nexus (29h/03h). Persistent reservations survive; a power-on (cold
-    /// reset) drops them unless APTPL is set (SPC-5 5.14.5).
+    /// SAM-5 7.7 LOGICAL UNIT RESET: abort every task (on every node), release the SCSI-2 reservation,
+    /// restore saved mode pages and tell every nexus (29h/03h). Persistent reservations survive; a power-on
+    /// (cold reset) drops them unless APTPL is set (SPC-5 5.14.5).
     /// </summary>
-    private static async Task ResetLogicalUnitAsync(LogicalUnit lu, UnitAttention ua, bool powerOn)
+    private static async Task ResetLogicalUnitAsync(LogicalUnit lu, ItNexus requester, UnitAttention ua, bool powerOn)
     {
-        await AbortAsync(lu.Tasks, lu.Tasks.Snapshot()).ConfigureAwait(false);
-        await lu.Context.ChangeAsync(s =>
-        {
-            s = LuStateChanges.Reset(s, ua);
-            if (powerOn) s = PersistentReservationChanges.PowerOn(s);
-            return (s, true);
-        }).ConfigureAwait(false);
+        var order = new TaskAbortOrder(TaskAbortScope.AllTasks, requester.Key);
+        await lu.AbortTasksAsync(order).ConfigureAwait(false);
+        if (lu.Context is IDistributedTaskSet cluster)
+            await cluster.ChangeAndAbortAsync(s => (Reset(s, ua, powerOn), true), _ => order).ConfigureAwait(false);
+        else
+            await lu.Context.ChangeAsync(s => (Reset(s, ua, powerOn), true)).ConfigureAwait(false);
+    }
+
+    private static LuState Reset(LuState s, UnitAttention ua, bool powerOn)
+    {
+        s = LuStateChanges.Reset(s, ua);
+        return powerOn ? PersistentReservationChanges.PowerOn(s) : s;
     }
 
     /// <summary>SAM-5 7.x TARGET WARM/COLD RESET: a logical unit reset of every LU with the target's condition.</summary>
-    private static async Task ResetTargetAsync(ScsiTarget target, UnitAttention ua, bool powerOn)
+    private static async Task ResetTargetAsync(ScsiTarget target, ItNexus requester, UnitAttention ua, bool powerOn)
     {
         var resets = new List<Task>();
-        foreach (var lu in target.LogicalUnits) resets.Add(ResetLogicalUnitAsync(lu, ua, powerOn));
+        foreach (var lu in target.LogicalUnits) resets.Add(ResetLogicalUnitAsync(lu, requester, ua, powerOn));
         await Task.WhenAll(resets).ConfigureAwait(false);
     }
 

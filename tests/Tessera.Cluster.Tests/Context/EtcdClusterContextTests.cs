@@ -2,6 +2,7 @@ using Tessera.Cluster.Context;
 using Tessera.Cluster.Metadata;
 using Tessera.Cluster.Metadata.Etcd;
 using Tessera.Cluster.Tests.Metadata;
+using Tessera.Scsi;
 
 namespace Tessera.Cluster.Tests.Context;
 

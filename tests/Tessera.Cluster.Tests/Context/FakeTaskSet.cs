@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Tessera.Cluster.Context;
+using Tessera.Scsi;
 
 namespace Tessera.Cluster.Tests.Context;
 

@@ -36,6 +36,14 @@ internal sealed class ScsiCluster
 
     public async Task<ScsiTask> ExecuteAsync(int node, ItNexus nexus, byte[] cdb, byte[]? dataOut = null, int dataIn = 0)
     {
+        var task = NewTask(nexus, cdb, dataOut, dataIn);
+        await Target(node).ExecuteAsync(task);
+        return task;
+    }
+
+    /// <summary>A task as a transport hands it over (not yet executed).</summary>
+    public ScsiTask NewTask(ItNexus nexus, byte[] cdb, byte[]? dataOut = null, int dataIn = 0)
+    {
         var task = new ScsiTask { Nexus = nexus, Lun = 0, Tag = (uint)Interlocked.Increment(ref _tag), Attribute = TaskAttribute.Simple };
         task.SetCdb(cdb);
         if (dataOut is not null)
@@ -51,8 +59,36 @@ internal sealed class ScsiCluster
             task.ExpectedDataTransferLength = dataIn;
         }
 
-        await Target(node).ExecuteAsync(task);
         return task;
+    }
+
+    /// <summary>READ (10) of one block: the CDB the blocked-command tests hold in the store.</summary>
+    public static byte[] Read10(uint lba)
+    {
+        var cdb = new byte[10];
+        cdb[0] = 0x28;
+        BinaryPrimitives.WriteUInt32BigEndian(cdb.AsSpan(2), lba);
+        BinaryPrimitives.WriteUInt16BigEndian(cdb.AsSpan(7), 1);
+        return cdb;
+    }
+
+    /// <summary>REPORT TARGET PORT GROUPS through node <paramref name="node"/>: (group, access state, status code) per descriptor (SPC-5 6.37).</summary>
+    public async Task<List<(ushort Group, AsymmetricAccessState State, byte Status)>> ReportTargetPortGroupsAsync(int node, ItNexus nexus)
+    {
+        var cdb = new byte[12];
+        cdb[0] = 0xA3;
+        cdb[1] = 0x0A;
+        BinaryPrimitives.WriteUInt32BigEndian(cdb.AsSpan(6), 1024);
+        var task = await ExecuteAsync(node, nexus, cdb, dataIn: 1024);
+        AssertGood(task, $"RTPG via node {node}");
+        var d = task.DataIn.Span[..task.DataInLength];
+        var groups = new List<(ushort, AsymmetricAccessState, byte)>();
+        for (int at = 4; at < d.Length; at += 8 + 4 * d[at + 7])
+        {
+            groups.Add((BinaryPrimitives.ReadUInt16BigEndian(d[(at + 2)..]), (AsymmetricAccessState)(d[at] & 0x0F), d[at + 5]));
+        }
+
+        return groups;
     }
 
     public Task<ScsiTask> TestUnitReadyAsync(int node, ItNexus nexus) => ExecuteAsync(node, nexus, new byte[6]);

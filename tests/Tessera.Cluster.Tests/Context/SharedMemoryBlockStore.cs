@@ -16,14 +16,36 @@ internal sealed class SharedMemoryBlockStore(long blockCount, int blockSize = 51
 
     public int Writes { get; private set; }
 
+    /// <summary>When set, reads wait for it: holds a command "running" on its node (task management tests).</summary>
+    public TaskCompletionSource? ReadGate { get; set; }
+
+    /// <summary>Signalled when a read enters the store and waits at <see cref="ReadGate"/>.</summary>
+    public TaskCompletionSource ReadEntered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public ValueTask ReadAsync(long lba, Memory<byte> destination, CancellationToken cancellationToken = default)
+    {
+        if (ReadGate is { } gate)
+        {
+            ReadEntered.TrySetResult();
+            return new ValueTask(ReadGatedAsync(gate.Task, lba, destination));
+        }
+
+        Copy(lba, destination);
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task ReadGatedAsync(Task gate, long lba, Memory<byte> destination)
+    {
+        await gate;
+        Copy(lba, destination);
+    }
+
+    private void Copy(long lba, Memory<byte> destination)
     {
         lock (_gate)
         {
             _data.AsSpan(Offset(lba, destination.Length), destination.Length).CopyTo(destination.Span);
         }
-
-        return ValueTask.CompletedTask;
     }
 
     public ValueTask WriteAsync(long lba, ReadOnlyMemory<byte> source, WriteFlags flags, CancellationToken cancellationToken = default)
