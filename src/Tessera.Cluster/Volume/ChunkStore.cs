@@ -109,6 +109,9 @@ internal sealed class ChunkStore : IAsyncDisposable
         return (run.Mapped, (int)(end - (lba * VolumeLayout.ChunkFileBlockSize)));
     }
 
+    /// <summary>The chunk size of <paramref name="volume"/> here (the bound of any one chunk I/O).</summary>
+    public int ChunkSizeOf(Guid volume) => Get(volume).Layout.ChunkSize;
+
     /// <summary>Bytes allocated on disk for the volume's chunks on this node.</summary>
     public long AllocatedBytes(Guid volume) => Get(volume).File.AllocatedBytes;
 

@@ -11,6 +11,23 @@ internal sealed class ClusterVolume
         Ownership = new InMemoryOwnershipView(layout);
         _rebuiltBelow = new long[cluster.NodeCount];
         var owners = new SubUnitOwner[cluster.NodeCount];
+        if (cluster.Hosts is { } hosts)
+        {
+            // Over TCP: every node's host opens the volume with its own owner, view and token links.
+            var views = new DistributedVolume[owners.Length];
+            var tokens = new VolumeTokenTransport[owners.Length];
+            for (int i = 0; i < owners.Length; i++)
+            {
+                NodeVolume opened = hosts[i].OpenVolume(layout, Ownership);
+                (owners[i], views[i], tokens[i]) = (opened.Owner, opened.View, opened.Tokens);
+            }
+
+            Owners = owners;
+            Views = views;
+            _tokenMessages = () => tokens.Sum(t => t.Sent);
+            return;
+        }
+
         for (int i = 0; i < owners.Length; i++)
         {
             owners[i] = new SubUnitOwner(new NodeId(i), layout, Ownership, cluster.Chunks, cluster);
@@ -22,22 +39,26 @@ internal sealed class ClusterVolume
             mailboxes[i] = owners[i].Ordering;
         }
 
-        Transport = new InProcessTokenTransport(mailboxes, cluster, cluster.Jitter);
+        var transport = new InProcessTokenTransport(mailboxes, cluster, cluster.Jitter);
         foreach (OrderingMailbox mailbox in mailboxes)
         {
-            mailbox.Connect(Transport);
+            mailbox.Connect(transport);
         }
+
+        _tokenMessages = () => transport.Sent;
 
         Owners = owners;
         var channel = new LocalOwnerChannel((node, _) => owners[node.Value], cluster, cluster.Jitter);
-        var views = new DistributedVolume[owners.Length];
-        for (int i = 0; i < views.Length; i++)
+        var direct = new DistributedVolume[owners.Length];
+        for (int i = 0; i < direct.Length; i++)
         {
-            views[i] = new DistributedVolume(new NodeId(i), layout, Ownership, channel, cluster.Chunks, cluster);
+            direct[i] = new DistributedVolume(new NodeId(i), layout, Ownership, channel, cluster.Chunks, cluster);
         }
 
-        Views = views;
+        Views = direct;
     }
+
+    private readonly Func<long> _tokenMessages;
 
     // Per node: while it is being rebuilt, its columns of stripes below this are current again.
     private readonly long[] _rebuiltBelow;
@@ -51,7 +72,8 @@ internal sealed class ClusterVolume
     /// <summary>The portal view of node i (any of them serves any LBA).</summary>
     public IReadOnlyList<DistributedVolume> Views { get; }
 
-    public InProcessTokenTransport Transport { get; }
+    /// <summary>Token and Final messages sent between this volume's owners so far.</summary>
+    public long TokenMessagesSent => _tokenMessages();
 
     internal bool IsRebuilt(NodeId node, long stripe) => stripe < Volatile.Read(ref _rebuiltBelow[node.Value]);
 

@@ -6,9 +6,10 @@ namespace Tessera.Cluster.Volume;
 /// order, reports its first miscompare (request-relative byte offset, or −1) and waits; the write
 /// goes ahead on every owner only when nobody miscompared. Deadlock-free because every owner takes
 /// its locks in the one global order of the token protocol, so a waiting part only ever waits for
-/// requests ordered before it. In process this object is shared; over TCP it becomes two messages.
+/// requests ordered before it. In process this object is shared; over TCP the portal keeps it and the owners reach it through
+/// <see cref="RemoteCompareAndWriteVote"/> (a vote frame there, a decision frame back).
 /// </summary>
-internal sealed class CompareAndWriteVote
+internal sealed class CompareAndWriteVote : ICompareAndWriteVote
 {
     private readonly TaskCompletionSource<bool> _decision = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _remaining;

@@ -1,3 +1,4 @@
+using System.Net;
 using Tessera.Cluster.Ordering;
 
 namespace Tessera.Cluster.Volume;
@@ -5,7 +6,9 @@ namespace Tessera.Cluster.Volume;
 /// <summary>
 /// N nodes in one process (the data path of `tessera up`, and the test fixture): each node has its
 /// own chunk store under <c>root/node-i</c>; every volume gets an owner and a portal view per node,
-/// wired with in-process channels (direct calls) and an in-process token transport. Ownership is an
+/// wired with in-process channels (direct calls) and an in-process token transport, or — with
+/// <see cref="InProcessTransport.Tcp"/> — each node a <see cref="NodeVolumeHost"/> talking to the
+/// others over 127.0.0.1 TCP with the inter-node protocol. Ownership is an
 /// <see cref="InMemoryOwnershipView"/> per volume. <see cref="MarkDown"/> takes a node out the way
 /// the metadata store will: it stops answering, its sub-units move to live nodes under new epochs,
 /// and the survivors' token-ordering nodes are told.
@@ -20,8 +23,11 @@ internal sealed class InProcessCluster : INodeLiveness, IAsyncDisposable
     private readonly List<ClusterVolume> _volumes = [];
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, ClusterVolume> _byId = new();
 
+    private readonly NodeVolumeHost[]? _hosts;
+
     /// <param name="jitterSeed">When set, owner parts and token messages are delivered after seeded random thread-pool hops (reordering).</param>
-    public InProcessCluster(string root, int nodeCount = DefaultNodeCount, int? jitterSeed = null)
+    /// <param name="transport">Direct calls between nodes, or the inter-node protocol over loopback TCP.</param>
+    public InProcessCluster(string root, int nodeCount = DefaultNodeCount, int? jitterSeed = null, InProcessTransport transport = InProcessTransport.Direct)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(nodeCount, 1);
         Root = root;
@@ -34,8 +40,30 @@ internal sealed class InProcessCluster : INodeLiveness, IAsyncDisposable
 
         Stores = stores;
         Jitter = jitterSeed is { } seed ? new NetworkJitter(seed) : null;
-        Chunks = new LocalChunkChannel(stores, this);
+        Transport = transport;
+        if (transport == InProcessTransport.Direct)
+        {
+            Chunks = new LocalChunkChannel(stores, this);
+            return;
+        }
+
+        var clusterId = Guid.NewGuid();
+        var endpoints = new IPEndPoint[nodeCount];
+        _hosts = new NodeVolumeHost[nodeCount];
+        for (int i = 0; i < nodeCount; i++)
+        {
+            var node = new NodeId(i);
+            _hosts[i] = new NodeVolumeHost(node, stores[i], NodeVolumeHost.DefaultOptions(clusterId, node), this, peer => endpoints[peer.Value], Jitter);
+            endpoints[i] = _hosts[i].Start(new IPEndPoint(IPAddress.Loopback, 0));
+        }
+
+        Chunks = _hosts[0].Chunks;
     }
+
+    public InProcessTransport Transport { get; }
+
+    /// <summary>The nodes' hosts over TCP (<see cref="InProcessTransport.Tcp"/>), else null.</summary>
+    public IReadOnlyList<NodeVolumeHost>? Hosts => _hosts;
 
     public string Root { get; }
 
@@ -104,6 +132,10 @@ internal sealed class InProcessCluster : INodeLiveness, IAsyncDisposable
             }
 
             volume.Ownership.ReassignAll(node, u => live[(int)(u % live.Length)]);
+            if (_hosts is not null)
+            {
+                continue;
+            }
 
             // Calls in flight into the dead node fail, as they would when its process dies.
             volume.Owners[node.Value].Ordering.Stop();
@@ -112,6 +144,20 @@ internal sealed class InProcessCluster : INodeLiveness, IAsyncDisposable
                 if (IsUp(new NodeId(i)))
                 {
                     volume.Owners[i].Ordering.NodeFailed(node);
+                }
+            }
+        }
+
+        if (_hosts is not null)
+        {
+            // Over TCP each host does the same for all its volumes, and also fails the parts and votes
+            // it was waiting for from the node that left.
+            _hosts[node.Value].Stop();
+            for (int i = 0; i < NodeCount; i++)
+            {
+                if (IsUp(new NodeId(i)))
+                {
+                    _hosts[i].NodeFailed(node);
                 }
             }
         }
@@ -142,6 +188,20 @@ internal sealed class InProcessCluster : INodeLiveness, IAsyncDisposable
         }
 
         Volatile.Write(ref _state[node.Value], Up);
+        if (_hosts is not null)
+        {
+            _hosts[node.Value].Resume();
+            for (int i = 0; i < NodeCount; i++)
+            {
+                if (i != node.Value)
+                {
+                    _hosts[i].NodeRejoined(node);
+                }
+            }
+
+            return;
+        }
+
         foreach (ClusterVolume volume in _volumes)
         {
             volume.Owners[node.Value].Ordering.Resume();
@@ -157,6 +217,14 @@ internal sealed class InProcessCluster : INodeLiveness, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_hosts is not null)
+        {
+            foreach (NodeVolumeHost host in _hosts)
+            {
+                await host.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
         foreach (ChunkStore store in Stores)
         {
             await store.DisposeAsync().ConfigureAwait(false);

@@ -59,7 +59,7 @@ internal sealed class OwnerRequest
     public WriteFlags Flags { get; set; }
 
     /// <summary>Multi-owner COMPARE AND WRITE: where owners report their compare and learn the decision.</summary>
-    public CompareAndWriteVote? Vote { get; set; }
+    public ICompareAndWriteVote? Vote { get; set; }
 
     public bool IsOrdered => Owners.Length > 1;
 

@@ -8,4 +8,8 @@ internal sealed class StaleOwnershipException(long subUnit, long expectedEpoch, 
     : InvalidOperationException($"sub-unit {subUnit}: request carries epoch {expectedEpoch}, current ownership epoch is {actualEpoch} or owned elsewhere")
 {
     public long SubUnit { get; } = subUnit;
+
+    public long ExpectedEpoch { get; } = expectedEpoch;
+
+    public long ActualEpoch { get; } = actualEpoch;
 }

@@ -18,16 +18,18 @@ public sealed class AtomicityTests(ITestOutputHelper output)
     private const int WritesPerPortalPerRound = 6;
 
     [Theory]
-    [InlineData(42, 7)]
-    [InlineData(43, 8)]
-    public async Task ConcurrentOverlappingMultiOwnerWritesHaveOneWinnerPerPair(int jitterSeed, int seed)
+    [InlineData(42, 7, Wire.Direct)]
+    [InlineData(42, 7, Wire.Tcp)]
+    [InlineData(43, 8, Wire.Direct)]
+    [InlineData(43, 8, Wire.Tcp)]
+    public async Task ConcurrentOverlappingMultiOwnerWritesHaveOneWinnerPerPair(int jitterSeed, int seed, Wire wire)
     {
         const int Rounds = 500;
-        await using var fixture = ClusterFixture.Create(sizeBytes: 1 << 20, jitterSeed: jitterSeed);
+        await using var fixture = ClusterFixture.Create(wire: wire, sizeBytes: 1 << 20, jitterSeed: jitterSeed);
         (int rounds, int writes, int pairsChecked, string? violation) = await RunAsync(fixture, seed, Rounds);
         Assert.Null(violation);
         Assert.Equal(Rounds * 2 * WritesPerPortalPerRound, writes);
-        output.WriteLine($"{rounds} rounds, {writes} writes, {pairsChecked} overlapping pairs checked, {fixture.View(0).OrderedRequests + fixture.View(3).OrderedRequests} token-ordered requests, {fixture.Volume.Transport.Sent} token/final messages");
+        output.WriteLine($"{rounds} rounds, {writes} writes, {pairsChecked} overlapping pairs checked, {fixture.View(0).OrderedRequests + fixture.View(3).OrderedRequests} token-ordered requests, {fixture.Volume.TokenMessagesSent} token/final messages");
 
         (List<long> bad, long skipped) = await fixture.Volume.ScrubAsync();
         Assert.Empty(bad);
@@ -41,10 +43,12 @@ public sealed class AtomicityTests(ITestOutputHelper output)
     }
 
     /// <summary>The checker is not vacuous: with token ordering switched off, owners apply parts in arrival order and a pair of writes ends up with two winners.</summary>
-    [Fact]
-    public async Task WithoutTokenOrderingTheCheckFindsAPairWithTwoWinners()
+    [Theory]
+    [InlineData(Wire.Direct)]
+    [InlineData(Wire.Tcp)]
+    public async Task WithoutTokenOrderingTheCheckFindsAPairWithTwoWinners(Wire wire)
     {
-        await using var fixture = ClusterFixture.Create(sizeBytes: 1 << 20, jitterSeed: 43);
+        await using var fixture = ClusterFixture.Create(wire: wire, sizeBytes: 1 << 20, jitterSeed: 43);
         fixture.View(0).UnorderedForTesting = true;
         fixture.View(3).UnorderedForTesting = true;
         (int rounds, _, _, string? violation) = await RunAsync(fixture, seed: 8, rounds: 400);

@@ -2,7 +2,7 @@ using Tessera.Cluster.Volume;
 
 namespace Tessera.Cluster.Tests.Volume;
 
-/// <summary>An in-process cluster in its own temp directory, with one volume; deleted on dispose.</summary>
+/// <summary>An in-process cluster (direct calls or loopback TCP) in its own temp directory, with one volume; deleted on dispose.</summary>
 internal sealed class ClusterFixture : IAsyncDisposable
 {
     // Small geometry so a test touches every stripe, sub-unit boundary and placement quickly:
@@ -26,15 +26,28 @@ internal sealed class ClusterFixture : IAsyncDisposable
     public VolumeLayout Layout => Volume.Layout;
 
     public static ClusterFixture Create(long sizeBytes = 2 << 20, int nodes = 6, int blockSize = 512, int dataColumns = 4,
-        int chunkSize = SmallChunk, int stripesPerSubUnit = SmallStripesPerSubUnit, int? jitterSeed = null)
+        int chunkSize = SmallChunk, int stripesPerSubUnit = SmallStripesPerSubUnit, int? jitterSeed = null, Wire wire = Wire.Direct)
     {
         string root = Path.Combine(Path.GetTempPath(), "tessera-dv-" + Guid.NewGuid().ToString("N"));
-        var cluster = new InProcessCluster(root, nodes, jitterSeed);
+        var cluster = new InProcessCluster(root, nodes, jitterSeed, Transport(wire));
         ClusterVolume volume = cluster.CreateVolume(sizeBytes, blockSize, dataColumns, chunkSize, stripesPerSubUnit);
         return new ClusterFixture(root, cluster, volume);
     }
 
     public DistributedVolume View(int node) => Volume.Views[node];
+
+    public static InProcessTransport Transport(Wire wire) => wire == Wire.Tcp ? InProcessTransport.Tcp : InProcessTransport.Direct;
+
+    /// <summary>Over TCP: no ordered part, vote or unknown-volume message is left behind on any node.</summary>
+    public void AssertNothingPendingOnTheWire()
+    {
+        foreach (NodeVolumeHost host in Cluster.Hosts ?? [])
+        {
+            Assert.Equal(0, host.PendingOrderedParts);
+            Assert.Equal(0, host.PendingVotes);
+            Assert.Equal(0, host.UnknownVolumeMessages);
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {

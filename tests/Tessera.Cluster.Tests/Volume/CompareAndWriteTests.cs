@@ -7,10 +7,12 @@ namespace Tessera.Cluster.Tests.Volume;
 
 public sealed class CompareAndWriteTests(ITestOutputHelper output)
 {
-    [Fact]
-    public async Task SingleOwnerCompareAndWriteWritesOnlyOnMatchAndReportsTheFirstMiscompare()
+    [Theory]
+    [InlineData(Wire.Direct)]
+    [InlineData(Wire.Tcp)]
+    public async Task SingleOwnerCompareAndWriteWritesOnlyOnMatchAndReportsTheFirstMiscompare(Wire wire)
     {
-        await using var fixture = ClusterFixture.Create();
+        await using var fixture = ClusterFixture.Create(wire: wire);
         DistributedVolume view = fixture.View(1);
         byte[] original = Pattern(4 * 512, 1);
         await view.WriteAsync(40, original, WriteFlags.None);
@@ -25,10 +27,12 @@ public sealed class CompareAndWriteTests(ITestOutputHelper output)
         Assert.Equal(next, await ReadAsync(fixture.View(5), 40, 4));
     }
 
-    [Fact]
-    public async Task CompareAndWriteAcrossTwoOwnersIsAllOrNothing()
+    [Theory]
+    [InlineData(Wire.Direct)]
+    [InlineData(Wire.Tcp)]
+    public async Task CompareAndWriteAcrossTwoOwnersIsAllOrNothing(Wire wire)
     {
-        await using var fixture = ClusterFixture.Create();
+        await using var fixture = ClusterFixture.Create(wire: wire);
         long boundary = UnitBlocks(fixture);
         long lba = boundary - 2;
         byte[] original = Pattern(4 * 512, 3);
@@ -54,10 +58,12 @@ public sealed class CompareAndWriteTests(ITestOutputHelper output)
     /// portals while plain writers hammer the blocks around it, with reordering jitter: no increment
     /// is lost, and the two halves never disagree.
     /// </summary>
-    [Fact]
-    public async Task ConcurrentCompareAndWriteIncrementsAcrossOwnersLoseNothing()
+    [Theory]
+    [InlineData(Wire.Direct)]
+    [InlineData(Wire.Tcp)]
+    public async Task ConcurrentCompareAndWriteIncrementsAcrossOwnersLoseNothing(Wire wire)
     {
-        await using var fixture = ClusterFixture.Create(jitterSeed: 11);
+        await using var fixture = ClusterFixture.Create(wire: wire, jitterSeed: 11);
         long counterLba = UnitBlocks(fixture) - 1;
         const int Workers = 4, Increments = 60;
         await fixture.View(0).WriteAsync(counterLba, Counter(0), WriteFlags.None);

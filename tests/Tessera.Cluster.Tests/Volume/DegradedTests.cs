@@ -6,15 +6,21 @@ namespace Tessera.Cluster.Tests.Volume;
 
 public sealed class DegradedTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    public static TheoryData<int, int> DownSets()
+    /// <summary>Every single node and every pair directly; over TCP every single node and every pair with node 2.</summary>
+    public static TheoryData<int, int, Wire> DownSets()
     {
-        var data = new TheoryData<int, int>();
+        var data = new TheoryData<int, int, Wire>();
         for (int a = 0; a < 6; a++)
         {
-            data.Add(a, -1);
+            data.Add(a, -1, Wire.Direct);
+            data.Add(a, -1, Wire.Tcp);
             for (int b = a + 1; b < 6; b++)
             {
-                data.Add(a, b);
+                data.Add(a, b, Wire.Direct);
+                if (a == 2 || b == 2)
+                {
+                    data.Add(a, b, Wire.Tcp);
+                }
             }
         }
 
@@ -28,9 +34,9 @@ public sealed class DegradedTests(Xunit.Abstractions.ITestOutputHelper output)
     /// </summary>
     [Theory]
     [MemberData(nameof(DownSets))]
-    public async Task AnyOneOrTwoNodesDownReadsStillReturnTheReference(int first, int second)
+    public async Task AnyOneOrTwoNodesDownReadsStillReturnTheReference(int first, int second, Wire wire)
     {
-        await using var fixture = ClusterFixture.Create(sizeBytes: 512 << 10);
+        await using var fixture = ClusterFixture.Create(wire: wire, sizeBytes: 512 << 10);
         byte[] reference = new byte[fixture.Layout.SizeBytes];
         int maxBlocks = (int)(2 * fixture.Layout.StripeDataSize / fixture.Layout.BlockSize);
         await ReferenceWorkload.RunAsync(fixture, reference, seed: 100 + (first * 7) + second, operations: 300, maxBlocks);
@@ -68,10 +74,12 @@ public sealed class DegradedTests(Xunit.Abstractions.ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public async Task ThreeNodesDownFailsReadsOfStripesMissingThreeColumns()
+    [Theory]
+    [InlineData(Wire.Direct)]
+    [InlineData(Wire.Tcp)]
+    public async Task ThreeNodesDownFailsReadsOfStripesMissingThreeColumns(Wire wire)
     {
-        await using var fixture = ClusterFixture.Create(sizeBytes: 256 << 10);
+        await using var fixture = ClusterFixture.Create(wire: wire, sizeBytes: 256 << 10);
         byte[] data = new byte[fixture.Layout.StripeDataSize];
         new Random(3).NextBytes(data);
         await fixture.View(0).WriteAsync(0, data, WriteFlags.None);
@@ -83,10 +91,12 @@ public sealed class DegradedTests(Xunit.Abstractions.ITestOutputHelper output)
         await Assert.ThrowsAsync<IOException>(async () => await fixture.View(4).ReadAsync(0, new byte[512]));
     }
 
-    [Fact]
-    public async Task StripeWithAMissingColumnScrubsAsUnchecked()
+    [Theory]
+    [InlineData(Wire.Direct)]
+    [InlineData(Wire.Tcp)]
+    public async Task StripeWithAMissingColumnScrubsAsUnchecked(Wire wire)
     {
-        await using var fixture = ClusterFixture.Create(sizeBytes: 256 << 10);
+        await using var fixture = ClusterFixture.Create(wire: wire, sizeBytes: 256 << 10);
         fixture.Cluster.MarkDown(new NodeId(5));
         (List<long> bad, long skipped) = await fixture.Volume.ScrubAsync();
         Assert.Empty(bad);
@@ -99,13 +109,17 @@ public sealed class DegradedTests(Xunit.Abstractions.ITestOutputHelper output)
     /// retried by the portal under the new ownership, and afterwards every survivor reads the reference.
     /// </summary>
     [Theory]
-    [InlineData(2, 5, 1)]
-    [InlineData(0, 3, 2)]
-    [InlineData(1, 4, 3)]
-    [InlineData(5, 0, 4)]
-    public async Task NodesLeavingDuringAWorkloadLoseNoCompletedWrite(int firstDown, int secondDown, int seed)
+    [InlineData(2, 5, 1, Wire.Direct)]
+    [InlineData(2, 5, 1, Wire.Tcp)]
+    [InlineData(0, 3, 2, Wire.Direct)]
+    [InlineData(0, 3, 2, Wire.Tcp)]
+    [InlineData(1, 4, 3, Wire.Direct)]
+    [InlineData(1, 4, 3, Wire.Tcp)]
+    [InlineData(5, 0, 4, Wire.Direct)]
+    [InlineData(5, 0, 4, Wire.Tcp)]
+    public async Task NodesLeavingDuringAWorkloadLoseNoCompletedWrite(int firstDown, int secondDown, int seed, Wire wire)
     {
-        await using var fixture = ClusterFixture.Create(sizeBytes: 1 << 20, jitterSeed: seed);
+        await using var fixture = ClusterFixture.Create(wire: wire, sizeBytes: 1 << 20, jitterSeed: seed);
         VolumeLayout layout = fixture.Layout;
         byte[] reference = new byte[layout.SizeBytes];
         long unitBlocks = layout.StripesPerSubUnit * layout.StripeDataSize / layout.BlockSize;

@@ -6,16 +6,22 @@ namespace Tessera.Cluster.Tests.Volume;
 public sealed class DistributedVolumeTests
 {
     [Theory]
-    [InlineData(1, 512, 4, 6)]
-    [InlineData(2, 512, 4, 6)]
-    [InlineData(3, 4096, 4, 6)]
-    [InlineData(4, 512, 3, 6)]
-    [InlineData(5, 512, 4, 7)]
-    [InlineData(6, 512, 2, 9)]
-    public async Task RandomWorkloadThroughRandomNodesMatchesReferenceAndParityScrubsClean(int seed, int blockSize, int dataColumns, int nodes)
+    [InlineData(1, 512, 4, 6, Wire.Direct)]
+    [InlineData(1, 512, 4, 6, Wire.Tcp)]
+    [InlineData(2, 512, 4, 6, Wire.Direct)]
+    [InlineData(2, 512, 4, 6, Wire.Tcp)]
+    [InlineData(3, 4096, 4, 6, Wire.Direct)]
+    [InlineData(3, 4096, 4, 6, Wire.Tcp)]
+    [InlineData(4, 512, 3, 6, Wire.Direct)]
+    [InlineData(4, 512, 3, 6, Wire.Tcp)]
+    [InlineData(5, 512, 4, 7, Wire.Direct)]
+    [InlineData(5, 512, 4, 7, Wire.Tcp)]
+    [InlineData(6, 512, 2, 9, Wire.Direct)]
+    [InlineData(6, 512, 2, 9, Wire.Tcp)]
+    public async Task RandomWorkloadThroughRandomNodesMatchesReferenceAndParityScrubsClean(int seed, int blockSize, int dataColumns, int nodes, Wire wire)
     {
         int chunk = blockSize == 4096 ? 16384 : ClusterFixture.SmallChunk;
-        await using var fixture = ClusterFixture.Create(sizeBytes: 2 << 20, nodes: nodes, blockSize: blockSize, dataColumns: dataColumns, chunkSize: chunk);
+        await using var fixture = ClusterFixture.Create(wire: wire, sizeBytes: 2 << 20, nodes: nodes, blockSize: blockSize, dataColumns: dataColumns, chunkSize: chunk);
         byte[] reference = new byte[fixture.Layout.SizeBytes];
         int maxBlocks = (int)(3 * fixture.Layout.StripeDataSize / blockSize);
         await ReferenceWorkload.RunAsync(fixture, reference, seed, operations: 1500, maxBlocks);
@@ -31,10 +37,12 @@ public sealed class DistributedVolumeTests
         Assert.True(Enumerable.Range(0, nodes).Sum(n => fixture.View(n).OrderedRequests) > 0, "some writes must have spanned owners");
     }
 
-    [Fact]
-    public async Task UnwrittenVolumeReadsZerosAndIsUnmapped()
+    [Theory]
+    [InlineData(Wire.Direct)]
+    [InlineData(Wire.Tcp)]
+    public async Task UnwrittenVolumeReadsZerosAndIsUnmapped(Wire wire)
     {
-        await using var fixture = ClusterFixture.Create();
+        await using var fixture = ClusterFixture.Create(wire: wire);
         byte[] buffer = new byte[64 * 1024];
         buffer.AsSpan().Fill(0xAA);
         await fixture.View(2).ReadAsync(100, buffer);
@@ -44,10 +52,12 @@ public sealed class DistributedVolumeTests
         Assert.True(run.BlockCount > 1);
     }
 
-    [Fact]
-    public async Task FullStripeWriteLandsOnEveryColumnAsEncoded()
+    [Theory]
+    [InlineData(Wire.Direct)]
+    [InlineData(Wire.Tcp)]
+    public async Task FullStripeWriteLandsOnEveryColumnAsEncoded(Wire wire)
     {
-        await using var fixture = ClusterFixture.Create();
+        await using var fixture = ClusterFixture.Create(wire: wire);
         VolumeLayout layout = fixture.Layout;
         byte[] data = new byte[layout.StripeDataSize];
         new Random(5).NextBytes(data);
@@ -65,20 +75,24 @@ public sealed class DistributedVolumeTests
         Assert.True(await fixture.Volume.Owners[0].Engine.IsConsistentAsync(stripe, default));
     }
 
-    [Fact]
-    public async Task ReadingAChunkOnTheWrongNodeIsRefused()
+    [Theory]
+    [InlineData(Wire.Direct)]
+    [InlineData(Wire.Tcp)]
+    public async Task ReadingAChunkOnTheWrongNodeIsRefused(Wire wire)
     {
-        await using var fixture = ClusterFixture.Create();
+        await using var fixture = ClusterFixture.Create(wire: wire);
         VolumeLayout layout = fixture.Layout;
         var wrong = new Tessera.Cluster.Ordering.NodeId((layout.NodeOf(3, 0).Value + 1) % layout.NodeCount);
         await Assert.ThrowsAsync<InvalidOperationException>(async () =>
             await fixture.Cluster.Chunks.ReadAsync(wrong, new ChunkAddress(layout.VolumeId, 3, 0), 0, new byte[512]));
     }
 
-    [Fact]
-    public async Task OutOfRangeAndMisalignedRequestsAreRefused()
+    [Theory]
+    [InlineData(Wire.Direct)]
+    [InlineData(Wire.Tcp)]
+    public async Task OutOfRangeAndMisalignedRequestsAreRefused(Wire wire)
     {
-        await using var fixture = ClusterFixture.Create();
+        await using var fixture = ClusterFixture.Create(wire: wire);
         DistributedVolume view = fixture.View(0);
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await view.ReadAsync(view.BlockCount, new byte[512]));
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await view.WriteAsync(view.BlockCount - 1, new byte[1024], WriteFlags.None));
@@ -88,15 +102,17 @@ public sealed class DistributedVolumeTests
     }
 
     /// <summary>Chunk files outlive the process: a new cluster over the same directories and volume id reads the same bytes, parity intact.</summary>
-    [Fact]
-    public async Task ReopeningTheClusterOverTheSameDirectoriesKeepsTheData()
+    [Theory]
+    [InlineData(Wire.Direct)]
+    [InlineData(Wire.Tcp)]
+    public async Task ReopeningTheClusterOverTheSameDirectoriesKeepsTheData(Wire wire)
     {
         string root = Path.Combine(Path.GetTempPath(), "tessera-dv-" + Guid.NewGuid().ToString("N"));
         Guid id = Guid.NewGuid();
         byte[] reference = new byte[1 << 20];
         try
         {
-            await using (var cluster = new InProcessCluster(root))
+            await using (var cluster = new InProcessCluster(root, transport: ClusterFixture.Transport(wire)))
             {
                 ClusterVolume volume = cluster.CreateVolume(reference.Length, chunkSize: ClusterFixture.SmallChunk, stripesPerSubUnit: 4, id: id);
                 var random = new Random(9);
@@ -113,7 +129,7 @@ public sealed class DistributedVolumeTests
                 await volume.Views[0].FlushAsync();
             }
 
-            await using (var cluster = new InProcessCluster(root))
+            await using (var cluster = new InProcessCluster(root, transport: ClusterFixture.Transport(wire)))
             {
                 // The layout must match the chunk files: a different size is refused, not misread.
                 Assert.Throws<InvalidOperationException>(() => cluster.CreateVolume(reference.Length * 2, chunkSize: ClusterFixture.SmallChunk, stripesPerSubUnit: 4, id: id));

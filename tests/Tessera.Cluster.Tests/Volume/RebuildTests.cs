@@ -12,11 +12,13 @@ public sealed class RebuildTests
     /// (so the rebuilt node's columns are needed) every read still returns the reference.
     /// </summary>
     [Theory]
-    [InlineData(2, false, 0, 4)]
-    [InlineData(5, true, 1, 3)]
-    public async Task RebuiltNodeCarriesCurrentDataWhileWritesContinue(int lost, bool wipe, int laterDownA, int laterDownB)
+    [InlineData(2, false, 0, 4, Wire.Direct)]
+    [InlineData(2, false, 0, 4, Wire.Tcp)]
+    [InlineData(5, true, 1, 3, Wire.Direct)]
+    [InlineData(5, true, 1, 3, Wire.Tcp)]
+    public async Task RebuiltNodeCarriesCurrentDataWhileWritesContinue(int lost, bool wipe, int laterDownA, int laterDownB, Wire wire)
     {
-        await using var fixture = ClusterFixture.Create(sizeBytes: 1 << 20);
+        await using var fixture = ClusterFixture.Create(wire: wire, sizeBytes: 1 << 20);
         VolumeLayout layout = fixture.Layout;
         byte[] reference = new byte[layout.SizeBytes];
         int maxBlocks = (int)(2 * layout.StripeDataSize / layout.BlockSize);
@@ -70,10 +72,12 @@ public sealed class RebuildTests
         }
     }
 
-    [Fact]
-    public async Task RebuildingANodeThatIsUpIsRefused()
+    [Theory]
+    [InlineData(Wire.Direct)]
+    [InlineData(Wire.Tcp)]
+    public async Task RebuildingANodeThatIsUpIsRefused(Wire wire)
     {
-        await using var fixture = ClusterFixture.Create(sizeBytes: 256 << 10);
+        await using var fixture = ClusterFixture.Create(wire: wire, sizeBytes: 256 << 10);
         await Assert.ThrowsAsync<InvalidOperationException>(() => fixture.Cluster.RebuildAsync(new NodeId(1)));
     }
 }

@@ -5,11 +5,13 @@ namespace Tessera.Cluster.Tests.Volume;
 
 public sealed class UnmapTests
 {
-    [Fact]
-    public async Task UnmappingTheWholeVolumeGivesSpaceBackOnEveryNodeAndReadsZeros()
+    [Theory]
+    [InlineData(Wire.Direct)]
+    [InlineData(Wire.Tcp)]
+    public async Task UnmappingTheWholeVolumeGivesSpaceBackOnEveryNodeAndReadsZeros(Wire wire)
     {
         // Real geometry: 64 KiB chunks, 64 stripes per sub-unit.
-        await using var fixture = ClusterFixture.Create(sizeBytes: 32 << 20, chunkSize: 64 * 1024, stripesPerSubUnit: 64);
+        await using var fixture = ClusterFixture.Create(wire: wire, sizeBytes: 32 << 20, chunkSize: 64 * 1024, stripesPerSubUnit: 64);
         VolumeLayout layout = fixture.Layout;
         byte[] data = new byte[1 << 20];
         new Random(1).NextBytes(data);
@@ -38,10 +40,12 @@ public sealed class UnmapTests
         Assert.Empty(bad);
     }
 
-    [Fact]
-    public async Task PartialUnmapZerosTheRangeKeepsNeighboursAndParity()
+    [Theory]
+    [InlineData(Wire.Direct)]
+    [InlineData(Wire.Tcp)]
+    public async Task PartialUnmapZerosTheRangeKeepsNeighboursAndParity(Wire wire)
     {
-        await using var fixture = ClusterFixture.Create();
+        await using var fixture = ClusterFixture.Create(wire: wire);
         VolumeLayout layout = fixture.Layout;
         byte[] reference = new byte[256 << 10];
         new Random(2).NextBytes(reference);
@@ -61,10 +65,12 @@ public sealed class UnmapTests
         Assert.Empty(bad);
     }
 
-    [Fact]
-    public async Task LbaStatusFollowsTheDataColumns()
+    [Theory]
+    [InlineData(Wire.Direct)]
+    [InlineData(Wire.Tcp)]
+    public async Task LbaStatusFollowsTheDataColumns(Wire wire)
     {
-        await using var fixture = ClusterFixture.Create(blockSize: 4096, chunkSize: 16384);
+        await using var fixture = ClusterFixture.Create(wire: wire, blockSize: 4096, chunkSize: 16384);
         VolumeLayout layout = fixture.Layout;
         long chunkBlocks = layout.ChunkSize / layout.BlockSize;
 

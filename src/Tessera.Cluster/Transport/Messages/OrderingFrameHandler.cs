@@ -12,12 +12,18 @@ namespace Tessera.Cluster.Transport.Messages;
 /// </summary>
 internal sealed class OrderingFrameHandler(Action<OrderingMessage> deliver) : IFrameHandler
 {
-    public static void RegisterOn(InterNodeServer server, OrderingFrameHandler handler)
+    public static void RegisterOn(InterNodeServer server, IFrameHandler handler)
     {
         server.Register(MessageType.OrderingData, handler);
         server.Register(MessageType.OrderingToken, handler);
         server.Register(MessageType.OrderingFinal, handler);
     }
+
+    /// <summary>
+    /// A handler for frames that carry an ordering domain after the message (a volume's id, from a
+    /// scoped <see cref="LinkTokenTransport"/>): <paramref name="deliver"/> gets the domain too.
+    /// </summary>
+    public static IFrameHandler Scoped(Action<Guid, OrderingMessage> deliver) => new ScopedHandler(deliver);
 
     public ValueTask<FrameStatus> HandleAsync(InboundFrame frame, IBufferWriter<byte> response, CancellationToken cancellationToken)
     {
@@ -28,5 +34,21 @@ internal sealed class OrderingFrameHandler(Action<OrderingMessage> deliver) : IF
 
         deliver(message);
         return ValueTask.FromResult(FrameStatus.Ok);
+    }
+
+    private sealed class ScopedHandler(Action<Guid, OrderingMessage> deliver) : IFrameHandler
+    {
+        public ValueTask<FrameStatus> HandleAsync(InboundFrame frame, IBufferWriter<byte> response, CancellationToken cancellationToken)
+        {
+            ReadOnlySpan<byte> payload = frame.Payload.Span;
+            if (!OrderingFrames.TryRead(frame.MessageType, payload, out OrderingMessage message, out int consumed) ||
+                !OrderingFrames.TryReadScope(payload[consumed..], out Guid scope))
+            {
+                throw new InvalidDataException($"malformed scoped ordering frame (type {frame.MessageType}, {frame.Payload.Length} bytes) from {frame.RemoteNodeId}");
+            }
+
+            deliver(scope, message);
+            return ValueTask.FromResult(FrameStatus.Ok);
+        }
     }
 }

@@ -23,6 +23,11 @@ internal static class OrderingFrames
     /// <summary>The writer for <see cref="Client.PeerLink"/> sends, cached (no allocation per message).</summary>
     public static readonly Client.PayloadWriter<OrderingMessage> Writer = static (writer, message) => Write(writer, message);
 
+    /// <summary>Writer for a message plus its ordering domain (16 bytes, big-endian UUID) as caller data.</summary>
+    public static readonly Client.PayloadWriter<(OrderingMessage Message, Guid Scope)> ScopedWriter = static (writer, m) => WriteScoped(writer, m.Message, m.Scope);
+
+    public const int ScopeSize = 16;
+
     public static ushort MessageTypeOf(OrderingMessageKind kind) => kind switch
     {
         OrderingMessageKind.Data => MessageType.OrderingData,
@@ -48,6 +53,21 @@ internal static class OrderingFrames
         }
 
         writer.Advance(size);
+    }
+
+    /// <summary>The message, then the ordering domain it belongs to (one token-ordering node per volume and node).</summary>
+    public static void WriteScoped(IBufferWriter<byte> writer, in OrderingMessage message, Guid scope)
+    {
+        Write(writer, message);
+        scope.TryWriteBytes(writer.GetSpan(ScopeSize)[..ScopeSize], bigEndian: true, out _);
+        writer.Advance(ScopeSize);
+    }
+
+    /// <summary>The domain after a message: exactly 16 bytes must remain.</summary>
+    public static bool TryReadScope(ReadOnlySpan<byte> rest, out Guid scope)
+    {
+        scope = rest.Length == ScopeSize ? new Guid(rest, bigEndian: true) : default;
+        return rest.Length == ScopeSize;
     }
 
     /// <summary>

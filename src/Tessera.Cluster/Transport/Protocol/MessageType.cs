@@ -23,6 +23,36 @@ internal static class MessageType
     public const ushort VolumeFirst = 100;
     public const ushort VolumeLast = 199;
 
+    /// <summary>Volume: portal → owner, a part that needs no ordering (request; response: miscompare, read bytes).</summary>
+    public const ushort VolumeOwnerPart = 100;
+
+    /// <summary>Volume: portal → owner, a multi-owner part applied in token order (one-way; answered by <see cref="VolumePartDone"/>).</summary>
+    public const ushort VolumeOrderedPart = 101;
+
+    /// <summary>Volume: owner → portal, an ordered part's outcome (one-way).</summary>
+    public const ushort VolumePartDone = 102;
+
+    /// <summary>Volume: owner → portal, its compare of a multi-owner COMPARE AND WRITE, stripes locked (one-way).</summary>
+    public const ushort VolumeCawVote = 103;
+
+    /// <summary>Volume: portal → owner, write or abort a multi-owner COMPARE AND WRITE (one-way).</summary>
+    public const ushort VolumeCawDecision = 104;
+
+    /// <summary>Chunk service: read part of a chunk (request; response: the bytes).</summary>
+    public const ushort ChunkRead = 110;
+
+    public const ushort ChunkWrite = 111;
+
+    public const ushort ChunkUnmap = 112;
+
+    /// <summary>Chunk service: punch whole stripes of a volume on one node.</summary>
+    public const ushort ChunkUnmapStripes = 113;
+
+    public const ushort ChunkFlush = 114;
+
+    /// <summary>Chunk service: provisioning status from an offset of a chunk.</summary>
+    public const ushort ChunkStatus = 115;
+
     /// <summary>200-299: token-ordered multicast (C3) and ownership tokens.</summary>
     public const ushort OrderingFirst = 200;
     public const ushort OrderingLast = 299;
