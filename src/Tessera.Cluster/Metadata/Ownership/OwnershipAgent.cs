@@ -32,6 +32,7 @@ internal sealed class OwnershipAgent : IAsyncDisposable
     private readonly SemaphoreSlim _pass = new(1, 1);
     private Task _loop = Task.CompletedTask;
     private long _acquisitions;
+    private int _disposed;
 
     public OwnershipAgent(IMetadataStore store, NodeRegistrationInfo self, TimeProvider? time = null)
     {
@@ -171,6 +172,11 @@ internal sealed class OwnershipAgent : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await _stop.CancelAsync().ConfigureAwait(false);
         try
         {
