@@ -71,6 +71,8 @@ internal sealed class NodeVolumeHost : IAsyncDisposable
 
     public NodeId Self { get; }
 
+    public InterNodeOptions Options => _options;
+
     public ChunkStore Store { get; }
 
     public INodeLiveness Liveness { get; }

@@ -40,6 +40,8 @@ public sealed class AtomicityTests(ITestOutputHelper output)
             Assert.Equal(0, fixture.Volume.Owners[node].Locks.ActiveStripes);
             Assert.Null(fixture.Volume.Owners[node].Ordering.LastError);
         }
+
+        fixture.AssertNothingPendingOnTheWire();
     }
 
     /// <summary>The checker is not vacuous: with token ordering switched off, owners apply parts in arrival order and a pair of writes ends up with two winners.</summary>

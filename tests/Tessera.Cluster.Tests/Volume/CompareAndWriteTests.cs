@@ -51,6 +51,7 @@ public sealed class CompareAndWriteTests(ITestOutputHelper output)
         Assert.True(fixture.View(2).OrderedRequests >= 2);
         (List<long> bad, _) = await fixture.Volume.ScrubAsync();
         Assert.Empty(bad);
+        fixture.AssertNothingPendingOnTheWire();
     }
 
     /// <summary>
@@ -111,6 +112,7 @@ public sealed class CompareAndWriteTests(ITestOutputHelper output)
         output.WriteLine($"{Workers * Increments} increments, {retries} miscompare retries");
         (List<long> bad, _) = await fixture.Volume.ScrubAsync();
         Assert.Empty(bad);
+        fixture.AssertNothingPendingOnTheWire();
     }
 
     private static long UnitBlocks(ClusterFixture fixture) =>

@@ -87,11 +87,9 @@ internal static class VolumeErrors
 
     private static void WriteText(IBufferWriter<byte> writer, string text)
     {
-        Span<byte> span = writer.GetSpan(MaxTextBytes);
-        int length = Encoding.UTF8.GetByteCount(text) <= MaxTextBytes
-            ? Encoding.UTF8.GetBytes(text, span)
-            : Encoding.UTF8.GetBytes(text.AsSpan(0, Math.Min(text.Length, MaxTextBytes / 4)), span);
-        writer.Advance(length);
+        // As much of the text as fits (whole characters); the rest is dropped.
+        System.Text.Unicode.Utf8.FromUtf16(text, writer.GetSpan(MaxTextBytes)[..MaxTextBytes], out _, out int written);
+        writer.Advance(written);
     }
 
     private static string Text(ReadOnlySpan<byte> payload) =>
