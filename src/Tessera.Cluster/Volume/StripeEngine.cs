@@ -68,10 +68,33 @@ internal sealed class StripeEngine
         return PartialWriteAsync(stripe, start, length, source, unmap, flags, cancellationToken);
     }
 
-    /// <summary>Reads [start, start + destination.Length) of the stripe's data, rebuilding columns on unavailable nodes.</summary>
+    /// <summary>
+    /// Reads [start, start + destination.Length) of the stripe's data, rebuilding columns on
+    /// unavailable nodes. A node that liveness still counts as up but that cannot be reached (its
+    /// process died, membership has not noticed yet) is treated as down for this read, so reads
+    /// keep working from parity in that window too.
+    /// </summary>
     public async ValueTask ReadAsync(long stripe, int start, Memory<byte> destination, CancellationToken cancellationToken)
     {
         (int down, int first, int second) = DownColumns(stripe);
+        while (true)
+        {
+            try
+            {
+                await ReadAsync(stripe, start, destination, down, first, second, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (NodeUnavailableException unreachable) when (down < 2 && _layout.ColumnOf(stripe, unreachable.Node) is int column
+                && column >= 0 && column != first && column != second)
+            {
+                down++;
+                (first, second) = first < 0 ? (column, -1) : (Math.Min(first, column), Math.Max(first, column));
+            }
+        }
+    }
+
+    private async ValueTask ReadAsync(long stripe, int start, Memory<byte> destination, int down, int first, int second, CancellationToken cancellationToken)
+    {
         if (down == 0 || !TouchesColumn(start, destination.Length, first, second))
         {
             await ReadDirectAsync(stripe, start, destination, cancellationToken).ConfigureAwait(false);
