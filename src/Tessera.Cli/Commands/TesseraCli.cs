@@ -17,6 +17,7 @@ internal static class TesseraCli
         root.Subcommands.Add(UpCommand.Create());
         root.Subcommands.Add(VolumeCommands.Create());
         root.Subcommands.Add(ChapCommand.Create());
+        root.Subcommands.Add(StatusCommand.Create());
         var bench = new Command("bench", "Measure this machine.");
         bench.Subcommands.Add(ParityBenchCommand.Create());
         root.Subcommands.Add(bench);
@@ -42,7 +43,7 @@ internal static class TesseraCli
             Console.Error.WriteLine($"tessera: {ex.Message}");
             return ExitUsage;
         }
-        catch (Exception ex) when (ex is Storage.StorageException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is Storage.StorageException or Cluster.Metadata.MetadataStoreException or IOException or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"tessera: {ex.Message}");
             return ExitFailure;

@@ -12,6 +12,9 @@ internal static class UpCommand
 {
     public const string DefaultVolumeName = "vol0";
 
+    /// <summary>Nodes a new data directory gets: the smallest cluster a 4+2 volume fits.</summary>
+    public const int DefaultNodes = Tessera.Cluster.Volume.InProcessCluster.DefaultNodeCount;
+
     public static Command Create()
     {
         var data = CommonOptions.Data();
@@ -27,14 +30,14 @@ internal static class UpCommand
         });
         var size = CommonOptions.Size("Size of the default volume created on first start.", "1GiB");
         var quiet = new Option<bool>("--quiet") { Description = "Log warnings and errors only." };
-        var nodes = new Option<int>("--nodes")
+        var nodes = new Option<int?>("--nodes")
         {
-            Description = "Nodes in this process: 1 (a single node), or 6 or more for a 4+2 double-parity cluster whose node i listens on PORT+i-1.",
-            DefaultValueFactory = _ => 1,
+            Description = "Nodes in this process: 6 or more for a 4+2 double-parity cluster whose node i listens on PORT+i-1 (default "
+                + $"{DefaultNodes} on a new data directory), or 1 for a single node. Fixed by the first start of a data directory.",
         };
         nodes.Validators.Add(r =>
         {
-            int n = r.GetValueOrDefault<int>();
+            int n = r.GetValueOrDefault<int?>() ?? DefaultNodes;
             if (n != 1 && (n < 6 || n > 64)) r.AddError($"--nodes must be 1 or 6..64 (4 data + 2 parity columns need 6 nodes), not {n}");
         });
         var command = new Command("up", "Start a node serving the data directory's volumes over iSCSI (creates a default volume the first time).")
@@ -46,7 +49,7 @@ internal static class UpCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(string dataDirectory, string? portalText, long defaultSize, bool quiet, int nodeCount, CancellationToken cancellation)
+    private static async Task<int> RunAsync(string dataDirectory, string? portalText, long defaultSize, bool quiet, int? nodesOption, CancellationToken cancellation)
     {
         using var loggerFactory = LoggerFactory.Create(b => b
             .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
@@ -62,6 +65,12 @@ internal static class UpCommand
             settings.Save(dataDirectory);
         }
         settings.Validate();
+        int nodeCount = ResolveNodeCount(settings, nodesOption, catalog);
+        if (settings.Nodes != nodeCount)
+        {
+            settings.Nodes = nodeCount;
+            settings.Save(dataDirectory);
+        }
         NodeSettings.TryParsePortal(settings.Portal, out string host, out int port, out _);
         if (!IPAddress.TryParse(host, out IPAddress? address))
         {
@@ -82,7 +91,7 @@ internal static class UpCommand
 
         var endPoint = new IPEndPoint(address, port);
         IServingNode node = nodeCount > 1
-            ? new LocalCluster(catalog, settings, endPoint, nodeCount, loggerFactory)
+            ? await LocalCluster.OpenAsync(catalog, settings, endPoint, nodeCount, loggerFactory, cancellation).ConfigureAwait(false)
             : new LocalNode(catalog, settings, endPoint, loggerFactory);
         try
         {
@@ -103,6 +112,29 @@ internal static class UpCommand
         await node.DisposeAsync().ConfigureAwait(false);
         Console.WriteLine("stopped");
         return TesseraCli.ExitOk;
+    }
+
+    /// <summary>
+    /// The node count is part of the data directory's layout (node-local files vs N chunk stores), so a
+    /// directory keeps the count it was first started with; asking for another one is refused rather
+    /// than silently presenting different (empty) volumes. A directory from before the count was
+    /// recorded, with volume files and no cluster, is a single node.
+    /// </summary>
+    private static int ResolveNodeCount(NodeSettings settings, int? requested, VolumeCatalog catalog)
+    {
+        if (settings.Nodes is { } recorded)
+        {
+            if (requested is { } n && n != recorded)
+            {
+                throw new UsageException($"--nodes {n}: {catalog.DataDirectory} holds a {recorded}-node layout; start it with --nodes {recorded} or use another --data");
+            }
+
+            return recorded;
+        }
+
+        if (requested is { } explicitCount) return explicitCount;
+        bool legacySingleNode = catalog.List().Count > 0 && !Directory.Exists(Path.Combine(catalog.DataDirectory, "cluster"));
+        return legacySingleNode ? 1 : DefaultNodes;
     }
 
     private static string HostPort(IPEndPoint endPoint) =>

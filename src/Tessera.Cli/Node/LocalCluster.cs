@@ -1,5 +1,8 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
+using Tessera.Cluster.Context;
+using Tessera.Cluster.Metadata;
+using Tessera.Cluster.Metadata.Membership;
 using Tessera.Cluster.Volume;
 using Tessera.Iscsi;
 using Tessera.Scsi;
@@ -8,56 +11,39 @@ using Tessera.Storage;
 namespace Tessera.Cli.Node;
 
 /// <summary>
-/// `tessera up --nodes N`: N nodes in one process. Every catalog volume becomes a distributed
-/// 4+2 double-parity volume over the N nodes' chunk stores; node i serves every LU through its
-/// own portal (port + i, TPGT i+1) from its own view of the volume. In one process the nodes
-/// share one LU context object per LU, which is trivially one SCSI context; the cluster
-/// context over the metadata store (Tessera.Cluster.Context) replaces it when nodes run as
-/// separate processes. Volumes are read once at start.
+/// `tessera up --nodes N`: N nodes in one process on the embedded metadata store (persisted under
+/// DATA/cluster/metadata). Every catalog volume becomes a distributed 4+2 double-parity volume over
+/// the N nodes' chunk stores; node i serves every LU through its own portal (PORT+i−1, portal group
+/// tag, relative target port id and target port group i). Each node is a member with a lease and has
+/// its own <see cref="ContextReplicator"/>, so every LU's SCSI context is the cluster context: a
+/// change commits in the store and is applied on every node before it completes, exactly as with one
+/// process per node on etcd. Volumes are read once at start.
 /// </summary>
 internal sealed class LocalCluster : IServingNode
 {
+    /// <summary>Membership lease; in one process a node only misses renewals when the process stalls.</summary>
+    private static readonly TimeSpan LeaseTtl = TimeSpan.FromSeconds(10);
+
     private readonly InProcessCluster _cluster;
+    private readonly IMetadataStore _store;
+    private readonly List<NodeRegistration> _registrations = [];
+    private readonly List<ContextReplicator> _replicators = [];
+    private readonly List<NodeLossHandler> _membershipHandlers = [];
     private readonly List<IscsiTargetServer> _servers = [];
     private readonly VolumeCatalog _catalog;
+    private readonly ILogger _log;
 
-    public LocalCluster(VolumeCatalog catalog, NodeSettings settings, IPEndPoint firstPortal, int nodes, ILoggerFactory loggerFactory)
+    private LocalCluster(VolumeCatalog catalog, NodeSettings settings, IPEndPoint firstPortal, int nodes, ILoggerFactory loggerFactory)
     {
         _catalog = catalog;
+        _log = loggerFactory.CreateLogger("Tessera.Cluster");
         TargetName = settings.TargetIqn;
-        _cluster = new InProcessCluster(Path.Combine(catalog.DataDirectory, "cluster"), nodes);
+        string root = Path.Combine(catalog.DataDirectory, "cluster");
+        _cluster = new InProcessCluster(root, nodes);
+        _store = MetadataStoreFactory.Open(null, root);
         Volumes = catalog.List();
-        var contexts = new Dictionary<Guid, LocalLuContext>();
-        var views = new Dictionary<Guid, ClusterVolume>();
-        foreach (var info in Volumes)
-        {
-            views[info.Id] = _cluster.CreateVolume(info.SizeBytes, info.BlockSize, id: info.Id);
-            string contextPath = Path.Combine(catalog.DataDirectory, "context", info.Id.ToString("N") + ".json");
-            Directory.CreateDirectory(Path.GetDirectoryName(contextPath)!);
-            contexts[info.Id] = new LocalLuContext(contextPath);
-        }
-
         Portals = [.. Enumerable.Range(0, nodes).Select(i =>
-            new PortalAddress(new IPEndPoint(firstPortal.Address, firstPortal.Port + i), (ushort)(i + 1)))];
-        var chap = settings.ToIscsiChap();
-        for (int i = 0; i < nodes; i++)
-        {
-            var units = Volumes.Select(v => new LogicalUnit(v.Lun, v.Id, views[v.Id].Views[i], contexts[v.Id])
-            {
-                PhysicalBlockSize = v.PhysicalBlockSize,
-            });
-            var target = new ScsiTarget(settings.TargetIqn, units);
-            _servers.Add(new IscsiTargetServer(new IscsiTargetOptions
-            {
-                TargetName = settings.TargetIqn,
-                TargetAlias = $"tessera-{settings.NodeId}-{i + 1}",
-                PortalGroupTag = (ushort)(i + 1),
-                RelativeTargetPortId = (ushort)(i + 1),
-                TargetPortGroupId = (ushort)(i + 1),
-                Portals = Portals,
-                Chap = chap,
-            }, target, loggerFactory));
-        }
+            new PortalAddress(new IPEndPoint(firstPortal.Address, firstPortal.Port + i), PortOf(i)))];
     }
 
     public string TargetName { get; }
@@ -68,6 +54,107 @@ internal sealed class LocalCluster : IServingNode
 
     public IReadOnlyList<IPEndPoint> PortalEndPoints => [.. Portals.Select(p => p.EndPoint)];
 
+    /// <summary>Node i's portal group tag, relative target port id and target port group id: one port per node.</summary>
+    private static ushort PortOf(int node) => (ushort)(node + 1);
+
+    private static string NodeIdOf(int node) => $"node{node + 1}";
+
+    public static async Task<LocalCluster> OpenAsync(VolumeCatalog catalog, NodeSettings settings, IPEndPoint firstPortal, int nodes,
+        ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    {
+        var cluster = new LocalCluster(catalog, settings, firstPortal, nodes, loggerFactory);
+        try
+        {
+            await cluster.JoinAsync(settings, loggerFactory, cancellationToken).ConfigureAwait(false);
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task JoinAsync(NodeSettings settings, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    {
+        int nodes = Portals.Count;
+        await ForgetPreviousIncarnationsAsync(cancellationToken).ConfigureAwait(false);
+
+        var views = Volumes.ToDictionary(v => v.Id, v => _cluster.CreateVolume(v.SizeBytes, v.BlockSize, id: v.Id));
+
+        // A fresh LU's context already lists every node's target port group (one port each).
+        var alua = AluaState.Default;
+        for (int i = 0; i < nodes; i++) alua = alua.WithGroup(PortOf(i), [PortOf(i)]);
+        var initial = LuState.Initial with { Alua = alua };
+
+        var chap = settings.ToIscsiChap();
+        for (int i = 0; i < nodes; i++)
+        {
+            var record = new NodeRecord(NodeIdOf(i), Portals[i].EndPoint.ToString(), "in-process");
+            var registration = await new ClusterMembership(_store).RegisterAsync(record, LeaseTtl, cancellationToken).ConfigureAwait(false);
+            _registrations.Add(registration);
+            var replicator = new ContextReplicator(_store, registration, new ClusterContextOptions
+            {
+                LocalTargetPortGroupId = PortOf(i),
+                FenceGrace = LeaseTtl,
+            });
+            _replicators.Add(replicator);
+            int node = i;
+            replicator.Fenced += fenced => _log.LogWarning("node {Node} fenced {Fenced}: it did not apply a context change in time", NodeIdOf(node), fenced);
+            _ = registration.Lost.ContinueWith(t => _log.LogError("node {Node} lost its membership ({Reason}); its ports are unavailable",
+                NodeIdOf(node), t.Result?.Message ?? "left"), TaskScheduler.Default);
+            await replicator.StartAsync(cancellationToken).ConfigureAwait(false);
+
+            var units = new List<LogicalUnit>();
+            foreach (var v in Volumes)
+            {
+                ClusterLuContext context = await replicator.OpenAsync(v.Id.ToString("N"), initial, cancellationToken).ConfigureAwait(false);
+                units.Add(new LogicalUnit(v.Lun, v.Id, views[v.Id].Views[i], context) { PhysicalBlockSize = v.PhysicalBlockSize });
+            }
+
+            _servers.Add(new IscsiTargetServer(new IscsiTargetOptions
+            {
+                TargetName = settings.TargetIqn,
+                TargetAlias = $"tessera-{settings.NodeId}-{i + 1}",
+                PortalGroupTag = PortOf(i),
+                RelativeTargetPortId = PortOf(i),
+                TargetPortGroupId = PortOf(i),
+                Portals = Portals,
+                Chap = chap,
+            }, new ScsiTarget(settings.TargetIqn, units), loggerFactory));
+        }
+
+        // Every node of the cluster starts in this process: a whole-cluster cold start, so the LUs
+        // power on (SPC-5: no I_T nexus, reservations only with APTPL) before any portal listens.
+        await _replicators[0].PowerOnAsync(cancellationToken).ConfigureAwait(false);
+
+        // Membership drives ALUA: a node that joins is active/optimized, one that leaves unavailable
+        // with its I_T nexuses lost — committed by every survivor (idempotent).
+        foreach (var replicator in _replicators)
+        {
+            var handler = new NodeLossHandler(replicator, record => IndexOf(record.Id) is { } index ? NodePorts.OfNodeIndex(PortOf(index)) : null);
+            _membershipHandlers.Add(handler);
+            await handler.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static int? IndexOf(string nodeId) =>
+        nodeId.StartsWith("node", StringComparison.Ordinal) && int.TryParse(nodeId.AsSpan(4), System.Globalization.CultureInfo.InvariantCulture, out int n) && n >= 1
+            ? n - 1 : null;
+
+    /// <summary>
+    /// This process is the only one using the embedded store, so node keys still present are those of
+    /// a previous run (killed before its leases lapsed): end them now instead of waiting a TTL.
+    /// </summary>
+    private async Task ForgetPreviousIncarnationsAsync(CancellationToken cancellationToken)
+    {
+        var previous = await _store.GetRangeAsync(MetadataKeys.Nodes, cancellationToken).ConfigureAwait(false);
+        foreach (var entry in previous.Entries.Where(e => e.Lease != 0))
+        {
+            await _store.RevokeLeaseAsync(entry.Lease, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public void Start()
     {
         for (int i = 0; i < _servers.Count; i++) _servers[i].Start(Portals[i].EndPoint);
@@ -76,6 +163,10 @@ internal sealed class LocalCluster : IServingNode
     public async ValueTask DisposeAsync()
     {
         await Task.WhenAll(_servers.Select(s => s.StopAsync(TimeSpan.FromSeconds(2)).AsTask())).ConfigureAwait(false);
+        foreach (var handler in _membershipHandlers) await handler.DisposeAsync().ConfigureAwait(false);
+        foreach (var replicator in _replicators) await replicator.DisposeAsync().ConfigureAwait(false);
+        foreach (var registration in _registrations) await registration.DisposeAsync().ConfigureAwait(false);
+        await _store.DisposeAsync().ConfigureAwait(false);
         await _cluster.DisposeAsync().ConfigureAwait(false);
         _catalog.Dispose();
     }

@@ -49,6 +49,13 @@ public sealed partial class NodeSettings
     /// </summary>
     public ChapCredentials? Chap { get; set; }
 
+    /// <summary>
+    /// Nodes `tessera up` runs over this data directory: 1 (volumes are node-local files) or N ≥ 6
+    /// (volumes are striped over N chunk stores). Fixed by the first start: the layout depends on it.
+    /// Null in a directory no `up` has started yet.
+    /// </summary>
+    public int? Nodes { get; set; }
+
     /// <summary>When true, discovery sessions must authenticate with <see cref="Chap"/> too.</summary>
     public bool DiscoveryChap { get; set; }
 
@@ -171,6 +178,10 @@ public sealed partial class NodeSettings
             {
                 throw new StorageException("mutual CHAP secret must differ from the one-way CHAP secret");
             }
+        }
+        if (Nodes is { } nodes && nodes < 1)
+        {
+            throw new StorageException($"invalid node count {nodes}: must be at least 1");
         }
         if (DiscoveryChap && Chap is null)
         {

@@ -13,6 +13,38 @@ internal static class FreePort
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>The first of <paramref name="count"/> consecutive loopback ports that were all free a moment ago.</summary>
+    public static int NextRange(int count)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            int first = Next();
+            if (first + count - 1 <= IPEndPoint.MaxPort && Enumerable.Range(first + 1, count - 1).All(IsFree))
+            {
+                return first;
+            }
+
+            if (attempt == 100)
+            {
+                throw new InvalidOperationException($"no {count} consecutive free loopback ports found");
+            }
+        }
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
     public static async Task<bool> AcceptsAsync(int port, CancellationToken cancellationToken)
     {
         using var client = new TcpClient();

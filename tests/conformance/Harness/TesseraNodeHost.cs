@@ -4,9 +4,10 @@ using System.Text.RegularExpressions;
 namespace Tessera.Conformance.Harness;
 
 /// <summary>
-/// A Tessera node run as <c>tessera up --data DIR --portal 127.0.0.1:PORT --size S</c> on a
-/// fresh temporary data directory. Port and directory stay fixed across restarts, so a
-/// restarted node serves the same data at the same URL.
+/// Tessera run as <c>tessera up --data DIR --portal 127.0.0.1:PORT --size S --nodes N</c> on a
+/// fresh temporary data directory: one node, or an N-node cluster in one process whose node i
+/// listens on PORT+i−1. Ports and directory stay fixed across restarts, so a restarted target
+/// serves the same data at the same URLs.
 /// </summary>
 internal sealed partial class TesseraNodeHost : ITargetHost
 {
@@ -16,16 +17,24 @@ internal sealed partial class TesseraNodeHost : ITargetHost
     /// <summary>The name <c>tessera up</c> gives the volume it creates in an empty data directory.</summary>
     private const string DefaultVolumeName = "vol0";
 
-    private int port = FreePort.Next();
+    private int port;
     private readonly string dataDirectory = Directory.CreateTempSubdirectory("tessera-conformance-").FullName;
     private readonly StringBuilder history = new();
     private readonly List<string> volumes = [];
     private ChildProcess? node;
     private string? lunUrl;
 
-    public TesseraNodeHost(long lunSizeBytes = Sizes.GiB) => LunSizeBytes = lunSizeBytes;
+    public TesseraNodeHost(long lunSizeBytes = Sizes.GiB, int nodes = 1)
+    {
+        LunSizeBytes = lunSizeBytes;
+        Nodes = nodes;
+        port = FreePort.NextRange(nodes);
+    }
 
-    public string Name => "tessera";
+    public string Name => Nodes == 1 ? "tessera" : $"tessera-{Nodes}-nodes";
+
+    /// <summary>Nodes in the target process.</summary>
+    public int Nodes { get; }
 
     public long LunSizeBytes { get; }
 
@@ -138,7 +147,7 @@ internal sealed partial class TesseraNodeHost : ITargetHost
                 history.Append(node.Log);
                 await node.DisposeAsync();
                 node = null;
-                port = FreePort.Next();
+                port = FreePort.NextRange(Nodes);
             }
         }
     }
@@ -149,7 +158,8 @@ internal sealed partial class TesseraNodeHost : ITargetHost
         node = ChildProcess.Start(
             "tessera up",
             launcher.FileName,
-            launcher.With(["up", "--data", dataDirectory, "--portal", $"127.0.0.1:{port}", "--size", Sizes.ToCli(LunSizeBytes)]));
+            launcher.With(["up", "--data", dataDirectory, "--portal", $"127.0.0.1:{port}", "--size", Sizes.ToCli(LunSizeBytes),
+                "--nodes", Nodes.ToString(System.Globalization.CultureInfo.InvariantCulture)]));
 
         var pattern = new Regex($@"iscsi://127\.0\.0\.1:{port}/[^\s/]+/\d+");
         var match = await node.WaitForLineAsync(pattern, StartTimeout, cancellationToken);
@@ -171,6 +181,20 @@ internal sealed partial class TesseraNodeHost : ITargetHost
         }
 
         lunUrl = url;
+    }
+
+    /// <summary><paramref name="url"/> (on node 1's portal) as served through node <paramref name="nodeNumber"/>'s portal.</summary>
+    public string ThroughNode(string url, int nodeNumber)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(nodeNumber, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(nodeNumber, Nodes);
+        string first = $"127.0.0.1:{port}/";
+        if (!url.Contains(first, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"{url} is not on node 1's portal {first}", nameof(url));
+        }
+
+        return url.Replace(first, $"127.0.0.1:{port + nodeNumber - 1}/", StringComparison.Ordinal);
     }
 
     public void KillHard() => node?.KillHard();

@@ -15,6 +15,23 @@ public sealed class LibiscsiConformanceTests(ITestOutputHelper output)
     public async Task Full_suite_over_two_sessions_to_one_LU_has_no_failures()
     {
         await using var host = TargetHosts.Create();
+        await RunFullSuiteAsync(host, "full", secondPath: url => url);
+    }
+
+    /// <summary>
+    /// Issue 5: the same suite against a 6-node cluster in one process, the first session through
+    /// node 1 and the multipath session through node 4 — every reservation, PR, UA and TMF test then
+    /// crosses nodes through the cluster SCSI context, and the data through the distributed volume.
+    /// </summary>
+    [Fact]
+    public async Task Full_suite_across_a_six_node_cluster_node_1_and_node_4_has_no_failures()
+    {
+        await using var host = new TesseraNodeHost(Sizes.GiB, nodes: 6);
+        await RunFullSuiteAsync(host, "cluster", secondPath: url => host.ThroughNode(url, 4));
+    }
+
+    private async Task RunFullSuiteAsync(ITargetHost host, string run, Func<string, string> secondPath)
+    {
         await TargetHosts.WithTargetLogOnFailureAsync(host, output, async () =>
         {
             // LUN 0 keeps one logical block per physical block; the 512e volume is for the tests
@@ -34,7 +51,7 @@ public sealed class LibiscsiConformanceTests(ITestOutputHelper output)
 
             // The same LU twice: the second session logs in under another initiator name, so
             // MultipathIO and the two-I_T-nexus reservation tests run.
-            string[] lun0 = [host.LunUrl, host.LunUrl];
+            string[] lun0 = [host.LunUrl, secondPath(host.LunUrl)];
             var onLun0 = $"LUN {Lun(host.LunUrl)}";
             var invocations = new List<ConformanceInvocation>();
             await RunAsync("main", $"every selected test but {string.Join(", ", ConformanceSettings.SeparateSuites)}, {onLun0}", lun0, main);
@@ -44,7 +61,7 @@ public sealed class LibiscsiConformanceTests(ITestOutputHelper output)
                 .Select(r => main.First(t => t.SuiteTest == r.FullName))
                 .ToList();
             await RunAsync("512e", $"tests skipped for \"{ConformanceSettings.LbppbSkipMarker}\", again on a {ConformanceSettings.EmulatedPhysicalBlockSize}-byte physical block LU, LUN {Lun(emulatedUrl)}",
-                [emulatedUrl, emulatedUrl], needLbppb);
+                [emulatedUrl, secondPath(emulatedUrl)], needLbppb);
 
             foreach (var test in isolated)
             {
@@ -56,7 +73,7 @@ public sealed class LibiscsiConformanceTests(ITestOutputHelper output)
                 await RunAsync(suite.Key, $"after the main invocation (see ConformanceSettings.SeparateSuites), {onLun0}", lun0, [.. suite]);
             }
 
-            await ReportAndAssertAsync(host, "full", all, invocations);
+            await ReportAndAssertAsync(host, run, all, invocations);
 
             async Task RunAsync(string label, string purpose, IReadOnlyList<string> urls, IReadOnlyList<LibiscsiTestName> tests)
             {
@@ -71,7 +88,7 @@ public sealed class LibiscsiConformanceTests(ITestOutputHelper output)
                     AllowSanitize = ConformanceSettings.AllowSanitize,
                     TestFilter = filter,
                 };
-                invocations.Add(await InvokeAsync(host, "full", label, purpose, options));
+                invocations.Add(await InvokeAsync(host, run, label, purpose, options));
             }
         });
     }
