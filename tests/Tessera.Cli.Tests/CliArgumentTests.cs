@@ -41,6 +41,8 @@ public class CliArgumentTests : IDisposable
     [InlineData("volume", "create", "x")]
     [InlineData("volume", "create", "x", "--size", "-5")]
     [InlineData("volume", "create", "x", "--size", "1GiB", "--block-size", "1000")]
+    [InlineData("volume", "create", "x", "--size", "1GiB", "--data-columns", "1")]
+    [InlineData("volume", "create", "x", "--size", "1GiB", "--data-columns", "31")]
     [InlineData("volume", "delete")]
     [InlineData("chap", "set", "--user", "alice")]
     [InlineData("bench", "parity", "--k", "1")]
@@ -68,6 +70,31 @@ public class CliArgumentTests : IDisposable
         var (code, output, _) = await Run(args);
         Assert.Equal(0, code);
         Assert.Contains("Usage:", output);
+    }
+
+    [Fact]
+    public async Task DataColumnsAreKeptAndAClusterTooSmallForThemIsRefusedBeforeServing()
+    {
+        Assert.Equal(0, (await Run("volume", "create", "wide", "--size", "64MiB", "--data-columns", "6", "--data", _data)).Code);
+        var (_, list, _) = await Run("volume", "list", "--data", _data);
+        Assert.Contains("6+2", list);
+
+        // 6+2 columns need 8 nodes: a 6-node cluster refuses to start rather than serve it otherwise.
+        var (code, _, err) = await Run("up", "--nodes", "6", "--portal", "127.0.0.1:1", "--data", _data);
+        Assert.Equal(1, code);
+        Assert.Contains("wide has 6 data columns: its stripes need 8 nodes, this cluster has 6", err);
+    }
+
+    [Fact]
+    public async Task ADataDirectoryKeepsItsNodeCount()
+    {
+        Assert.Equal(0, (await Run("volume", "create", "v", "--size", "64MiB", "--data-columns", "7", "--data", _data)).Code);
+        // The first start fixes the count (and fails here: 7+2 columns need 9 nodes) ...
+        Assert.Equal(1, (await Run("up", "--nodes", "8", "--portal", "127.0.0.1:1", "--data", _data)).Code);
+        // ... so another count is refused with the one the directory holds.
+        var (code, _, err) = await Run("up", "--nodes", "6", "--portal", "127.0.0.1:1", "--data", _data);
+        Assert.Equal(2, code);
+        Assert.Contains("holds a 8-node layout; start it with --nodes 8", err);
     }
 
     [Fact]

@@ -105,7 +105,8 @@ internal static class UpCommand
             return TesseraCli.ExitFailure;
         }
 
-        if (nodeCount > 1) Console.WriteLine($"{nodeCount} nodes in this process; every LU is 4+2 double parity over all of them, served by every portal");
+        if (nodeCount > 1) Console.WriteLine($"{nodeCount} nodes in this process; every LU is striped with double parity over them " +
+            $"({string.Join(", ", node.Volumes.Select(v => $"{v.Name} {v.DataColumns}+2").Distinct())}) and served by every portal");
         PrintConnectHints(node.TargetName, node.Volumes, node.PortalEndPoints);
         await stop.Task.ConfigureAwait(false);
         Console.WriteLine("stopping: logging initiators out and flushing volumes");

@@ -38,16 +38,29 @@ internal static class VolumeCommands
             if (v is { } p && (p < 512 || p > VolumeCatalog.MaxPhysicalBlockSize || !int.IsPow2(p)))
                 r.AddError($"--physical-block-size must be a power of two from 512 to {VolumeCatalog.MaxPhysicalBlockSize}, not {p}");
         });
+        var dataColumns = new Option<int>("--data-columns")
+        {
+            Description = $"Cluster only: data columns K per stripe, each stripe on K+2 nodes (K data + row and diagonal parity); " +
+                          $"{VolumeInfo.MinDataColumns} to {VolumeInfo.MaxDataColumns}, at most the node count minus 2.",
+            DefaultValueFactory = _ => VolumeInfo.DefaultDataColumns,
+            HelpName = "K",
+        };
+        dataColumns.Validators.Add(r =>
+        {
+            int v = r.GetValueOrDefault<int>();
+            if (v is < VolumeInfo.MinDataColumns or > VolumeInfo.MaxDataColumns)
+                r.AddError($"--data-columns must be {VolumeInfo.MinDataColumns} to {VolumeInfo.MaxDataColumns}, not {v}");
+        });
         var data = CommonOptions.Data();
-        var command = new Command("create", "Create a thin volume.") { name, size, readOnly, blockSize, physicalBlockSize, data };
+        var command = new Command("create", "Create a thin volume.") { name, size, readOnly, blockSize, physicalBlockSize, dataColumns, data };
         command.SetAction(parse =>
         {
             using var catalog = new VolumeCatalog(parse.GetValue(data)!);
             var info = catalog.Create(parse.GetValue(name)!, CommonOptions.ParseSize(parse.GetValue(size)!),
-                parse.GetValue(blockSize), parse.GetValue(readOnly), parse.GetValue(physicalBlockSize) ?? 0);
+                parse.GetValue(blockSize), parse.GetValue(readOnly), parse.GetValue(physicalBlockSize) ?? 0, parse.GetValue(dataColumns));
             string physical = info.PhysicalBlockSize != info.BlockSize ? $" on {info.PhysicalBlockSize}-byte physical blocks" : "";
             Console.WriteLine($"created volume {info.Name}: LUN {info.Lun}, {SizeParser.Format(info.SizeBytes)}, " +
-                $"{info.BlockSize}-byte blocks{physical}{(info.ReadOnly ? ", read-only" : "")}, id {info.Id}");
+                $"{info.BlockSize}-byte blocks{physical}{(info.ReadOnly ? ", read-only" : "")}, {info.DataColumns}+2 columns in a cluster, id {info.Id}");
             return TesseraCli.ExitOk;
         });
         return command;
@@ -66,11 +79,11 @@ internal static class VolumeCommands
                 Console.WriteLine("no volumes");
                 return TesseraCli.ExitOk;
             }
-            Console.WriteLine($"{"LUN",-4} {"NAME",-24} {"SIZE",10} {"ALLOCATED",10} {"BLOCK",6} {"PHYS",6} {"MODE",-4} ID");
+            Console.WriteLine($"{"LUN",-4} {"NAME",-24} {"SIZE",10} {"ALLOCATED",10} {"BLOCK",6} {"PHYS",6} {"MODE",-4} {"K+P",-4} ID");
             foreach (var v in volumes)
             {
                 Console.WriteLine($"{v.Lun,-4} {v.Name,-24} {SizeParser.Format(v.SizeBytes),10} " +
-                    $"{SizeParser.Format(catalog.GetAllocatedBytes(v.Name)),10} {v.BlockSize,6} {v.PhysicalBlockSize,6} {(v.ReadOnly ? "ro" : "rw"),-4} {v.Id}");
+                    $"{SizeParser.Format(catalog.GetAllocatedBytes(v.Name)),10} {v.BlockSize,6} {v.PhysicalBlockSize,6} {(v.ReadOnly ? "ro" : "rw"),-4} {$"{v.DataColumns}+2",-4} {v.Id}");
             }
             return TesseraCli.ExitOk;
         });

@@ -80,7 +80,12 @@ internal sealed class LocalCluster : IServingNode
         int nodes = Portals.Count;
         await ForgetPreviousIncarnationsAsync(cancellationToken).ConfigureAwait(false);
 
-        var views = Volumes.ToDictionary(v => v.Id, v => _cluster.CreateVolume(v.SizeBytes, v.BlockSize, id: v.Id));
+        if (Volumes.FirstOrDefault(v => v.DataColumns + 2 > nodes) is { } tooWide)
+        {
+            throw new StorageException($"volume {tooWide.Name} has {tooWide.DataColumns} data columns: its stripes need {tooWide.DataColumns + 2} nodes, this cluster has {nodes}");
+        }
+
+        var views = Volumes.ToDictionary(v => v.Id, v => _cluster.CreateVolume(v.SizeBytes, v.BlockSize, v.DataColumns, id: v.Id));
 
         // A fresh LU's context already lists every node's target port group (one port each).
         var alua = AluaState.Default;

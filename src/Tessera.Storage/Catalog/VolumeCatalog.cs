@@ -144,8 +144,13 @@ public sealed class VolumeCatalog : IDisposable
     /// precise message for a bad name, size, block size or physical block size, or a duplicate name.
     /// A <paramref name="physicalBlockSize"/> of 0 means "the same as <paramref name="blockSize"/>".
     /// </summary>
-    public VolumeInfo Create(string name, long sizeBytes, int blockSize = DefaultBlockSize, bool readOnly = false, int physicalBlockSize = 0)
+    public VolumeInfo Create(string name, long sizeBytes, int blockSize = DefaultBlockSize, bool readOnly = false, int physicalBlockSize = 0,
+        int dataColumns = VolumeInfo.DefaultDataColumns)
     {
+        if (dataColumns is < VolumeInfo.MinDataColumns or > VolumeInfo.MaxDataColumns)
+        {
+            throw new StorageException($"volume '{name}': data columns must be {VolumeInfo.MinDataColumns} to {VolumeInfo.MaxDataColumns}, not {dataColumns}");
+        }
         if (physicalBlockSize == 0)
         {
             physicalBlockSize = blockSize;
@@ -169,6 +174,7 @@ public sealed class VolumeCatalog : IDisposable
             created = new VolumeInfo(name, Guid.NewGuid(), sizeBytes, blockSize, readOnly, lun, TruncateToMilliseconds(DateTimeOffset.UtcNow))
             {
                 PhysicalBlockSize = physicalBlockSize,
+                DataColumns = dataColumns,
             };
             string path = VolumePath(created.Id);
             try

@@ -31,6 +31,26 @@ public sealed record VolumeInfo(string Name, Guid Id, long SizeBytes, int BlockS
         init => _physicalBlockSize = value;
     }
 
+    private readonly int _dataColumns;
+
+    /// <summary>
+    /// Data columns K of each stripe when the volume is served by a cluster: K data plus row and
+    /// diagonal parity on K+2 distinct nodes (issue 5). A single node keeps the volume in one file and
+    /// ignores it. Catalogs written before this field existed lack it: it then is <see cref="DefaultDataColumns"/>.
+    /// </summary>
+    public int DataColumns
+    {
+        get => _dataColumns == 0 ? DefaultDataColumns : _dataColumns;
+        // Stored as 0 for the default, so a record read from an older catalog equals the same record written back.
+        init => _dataColumns = value == DefaultDataColumns ? 0 : value;
+    }
+
+    /// <summary>4 data + 2 parity: the smallest cluster (6 nodes) takes it.</summary>
+    public const int DefaultDataColumns = 4;
+
+    /// <summary>Parity codec bounds (Tessera.Parity: k from 2 to 30).</summary>
+    public const int MinDataColumns = 2, MaxDataColumns = 30;
+
     /// <summary>Number of logical blocks.</summary>
     [JsonIgnore]
     public long BlockCount => SizeBytes / BlockSize;
