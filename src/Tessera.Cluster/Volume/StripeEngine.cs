@@ -282,15 +282,9 @@ internal sealed class StripeEngine
         int[] intervalCounts = ArrayPool<int>.Shared.Rent(2);
         try
         {
-            // 1. Old data of every touched column, all at once.
-            var reads = default(ChunkFanOut);
-            for (int column = firstColumn; column <= lastColumn; column++)
-            {
-                (int offset, int pieceLength) = Piece(start, length, column);
-                reads.Add(ReadChunk(stripe, column, offset, old.AsMemory((column * columnSize) + offset - start, pieceLength), cancellationToken));
-            }
-
-            await reads.WhenAllAsync().ConfigureAwait(false);
+            // 1. Which parity ranges the write patches depends only on where it falls (RDP geometry),
+            // not on the bytes: describe them first (old = new here; δ comes in step 3), so that old
+            // data and parity ranges are read in one round — two round trips per small write, not three.
             int patchIndex = 0;
             for (int column = firstColumn; column <= lastColumn; column++)
             {
@@ -298,12 +292,18 @@ internal sealed class StripeEngine
                 int deltaAt = (column * columnSize) + offset - start;
                 ReadOnlySpan<byte> newPiece = unmap ? _zeros.AsSpan(0, pieceLength) : source.Span.Slice(deltaAt, pieceLength);
                 int room = g.MaxUpdatePatches(offset, pieceLength);
-                patchCounts[column - firstColumn] = _codec.ComputeUpdate(column, offset, old.AsSpan(deltaAt, pieceLength), newPiece, deltas.AsSpan(deltaAt, pieceLength), patches.AsSpan(patchIndex, room));
+                patchCounts[column - firstColumn] = _codec.ComputeUpdate(column, offset, newPiece, newPiece, deltas.AsSpan(deltaAt, pieceLength), patches.AsSpan(patchIndex, room));
                 patchIndex += room;
             }
 
-            // 2. Only the patched parity ranges of both parity columns, all at once.
-            var parityReads = default(ChunkFanOut);
+            // 2. Old data of every touched column and the patched ranges of both parity columns, all at once.
+            var reads = default(ChunkFanOut);
+            for (int column = firstColumn; column <= lastColumn; column++)
+            {
+                (int offset, int pieceLength) = Piece(start, length, column);
+                reads.Add(ReadChunk(stripe, column, offset, old.AsMemory((column * columnSize) + offset - start, pieceLength), cancellationToken));
+            }
+
             for (int p = 0; p < 2; p++)
             {
                 int parityColumn = _layout.RowParityColumn + p;
@@ -313,11 +313,21 @@ internal sealed class StripeEngine
                 for (int i = 0; i < count; i++)
                 {
                     (int from, int to) = intervals[(p * patchCapacity) + i];
-                    parityReads.Add(ReadChunk(stripe, parityColumn, from, buffer.Slice(from, to - from), cancellationToken));
+                    reads.Add(ReadChunk(stripe, parityColumn, from, buffer.Slice(from, to - from), cancellationToken));
                 }
             }
 
-            await parityReads.WhenAllAsync().ConfigureAwait(false);
+            await reads.WhenAllAsync().ConfigureAwait(false);
+            patchIndex = 0;
+            for (int column = firstColumn; column <= lastColumn; column++)
+            {
+                (int offset, int pieceLength) = Piece(start, length, column);
+                int deltaAt = (column * columnSize) + offset - start;
+                ReadOnlySpan<byte> newPiece = unmap ? _zeros.AsSpan(0, pieceLength) : source.Span.Slice(deltaAt, pieceLength);
+                int room = g.MaxUpdatePatches(offset, pieceLength);
+                _codec.ComputeUpdate(column, offset, old.AsSpan(deltaAt, pieceLength), newPiece, deltas.AsSpan(deltaAt, pieceLength), patches.AsSpan(patchIndex, room));
+                patchIndex += room;
+            }
 
             // 3. Fold every column's δ in; write parity ranges and new data together. All of them are
             // awaited, so a single failed node leaves every other column current (docs: degraded retry).

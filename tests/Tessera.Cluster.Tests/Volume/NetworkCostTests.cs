@@ -5,11 +5,16 @@ using Xunit.Abstractions;
 
 namespace Tessera.Cluster.Tests.Volume;
 
+[CollectionDefinition(nameof(NetworkCostTests), DisableParallelization = true)]
+public sealed class NetworkCostCollection;
+
 /// <summary>
 /// What the wire costs: bytes allocated per I/O over TCP (both ends in this process), and 4 KiB /
 /// 1 MiB rates through one portal over TCP beside the direct composition. Rates are printed for
-/// docs/distributed-volume.md, never asserted (the machine is shared).
+/// docs/distributed-volume.md, never asserted (the machine is shared). Runs alone: allocation is
+/// measured process-wide.
 /// </summary>
+[Collection(nameof(NetworkCostTests))]
 public sealed class NetworkCostTests(ITestOutputHelper output)
 {
     /// <summary>
