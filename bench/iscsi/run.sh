@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# iSCSI throughput, Tessera vs Linux tgt, on this machine, side by side in one run.
+# iSCSI throughput on this machine, in one run: Linux tgt, one Tessera node, and a Tessera cluster.
 #
-# Both targets serve a LU of the same size whose data lives in the same directory (same
-# disk, or tmpfs with --dir /dev/shm/...): tgt a sparse backing file, Tessera its own store.
-# Each row is measured with `qemu-img bench` (QEMU's libiscsi client) against both targets
-# back to back: 4 KiB QD32 write and read, 1 MiB QD8 write and read. Each read row reads
-# exactly the region its write row just wrote, so neither target serves holes.
+# All three serve a LU of the same size whose data lives in the same directory (same disk, or
+# tmpfs with --dir /dev/shm/...): tgt a sparse backing file; Tessera single node
+# (`tessera up --nodes 1`) its own store; the Tessera cluster (`tessera up --nodes N`, default 6,
+# N nodes in one process, every LU a 4+2 double-parity distributed volume spread over all N chunk
+# stores) its own data directory. The cluster's write rows go through node 1's portal and its read
+# rows through node 5's (--read-node), since every node serves every LBA.
 #
-# Prints a markdown table: IOPS, MB/s and the Tessera/tgt ratio per row.
+# Each row is measured with `qemu-img bench` (QEMU's libiscsi client), the targets alternating run
+# by run: 4 KiB QD32 write and read, 1 MiB QD8 write and read. Each read row reads exactly the
+# region its write row just wrote, so no target serves holes.
+#
+# Prints a markdown table: IOPS and MB/s per target, the ratios cluster/tgt and cluster/single
+# node, and the cluster against the Ceph reference of issue 5 with its goals.
 # Needs root (tgtd), qemu-utils + qemu-block-extra, tgt, and the .NET SDK for Tessera.
 set -euo pipefail
 
@@ -17,77 +23,145 @@ usage: bench/iscsi/run.sh [options]
   --count-4k N     requests per 4 KiB row (default 200000)
   --count-1m N     requests per 1 MiB row (default 3000)
   --runs N         measure each row N times per target, alternating, report the best (default 1)
-  --size S         LU size, qemu-img style suffix (default 2G)
-  --dir DIR        where backing data lives (default: a new directory under /var/tmp)
-  --only T         run one target only: tgt or tessera
+  --size S         LU size, qemu-img style suffix, a whole number of MiB (default 2G)
+  --dir DIR        a new or empty directory for the backing data, removed afterwards
+                   (default: a new directory under /var/tmp)
+  --only LIST      targets to run, comma-separated: tgt, tessera (single node), cluster
+                   (default: all three)
+  --nodes N        cluster node count, 6..64 (default 6)
+  --read-node I    cluster node whose portal serves the read rows, 1..N (default 5);
+                   writes always go through node 1
   --no-prefill     skip writing the measured region once before measuring (then the
-                   write rows include first-allocation cost of both stores)
+                   write rows include first-allocation cost of every store)
   --keep           keep DIR afterwards
 Environment: TESSERA_BIN (a tessera executable or tessera.dll; default ./tessera).
-Defaults take roughly 1-2 minutes for both targets.
+Defaults take roughly 3-4 minutes for the three targets.
 EOF
 }
 
-COUNT_4K=200000 COUNT_1M=3000 RUNS=1 SIZE=2G DIR="" ONLY="" KEEP=0 PREFILL=1
+die() { printf 'run.sh: %s\n' "$*" >&2; exit 2; }
+
+COUNT_4K=200000 COUNT_1M=3000 RUNS=1 SIZE=2G DIR="" ONLY="tgt,tessera,cluster" KEEP=0 PREFILL=1
+NODES=6 READ_NODE=5
 while [ $# -gt 0 ]; do
     case $1 in
-        --count-4k) COUNT_4K=$2; shift 2 ;;
-        --count-1m) COUNT_1M=$2; shift 2 ;;
-        --runs) RUNS=$2; shift 2 ;;
-        --size) SIZE=$2; shift 2 ;;
-        --dir) DIR=$2; shift 2 ;;
-        --only) ONLY=$2; shift 2 ;;
+        --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}"; continue ;;
+        --count-4k|--count-1m|--runs|--size|--dir|--only|--nodes|--read-node)
+            [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value"
+            case $1 in
+                --count-4k) COUNT_4K=$2 ;; --count-1m) COUNT_1M=$2 ;; --runs) RUNS=$2 ;;
+                --size) SIZE=$2 ;; --dir) DIR=$2 ;; --only) ONLY=$2 ;;
+                --nodes) NODES=$2 ;; --read-node) READ_NODE=$2 ;;
+            esac
+            shift 2 ;;
         --keep) KEEP=1; shift ;;
         --no-prefill) PREFILL=0; shift ;;
         -h|--help) usage; exit 0 ;;
-        *) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+        *) printf 'run.sh: unknown option %s\n' "$1" >&2; usage >&2; exit 2 ;;
     esac
 done
-case $ONLY in ""|tgt|tessera) ;; *) echo "run.sh: --only takes tgt or tessera" >&2; exit 2 ;; esac
-for n in "$COUNT_4K" "$COUNT_1M" "$RUNS"; do
-    [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: counts must be positive integers" >&2; exit 2; }
+
+for opt in "--count-4k:$COUNT_4K" "--count-1m:$COUNT_1M" "--runs:$RUNS" "--nodes:$NODES" "--read-node:$READ_NODE"; do
+    [[ ${opt#*:} =~ ^[1-9][0-9]{0,8}$ ]] || die "${opt%%:*} must be a positive integer, not '${opt#*:}'"
+done
+[ "$NODES" -ge 6 ] && [ "$NODES" -le 64 ] ||
+    die "--nodes must be 6..64 (4 data + 2 parity columns need 6 nodes), not $NODES"
+[ "$READ_NODE" -le "$NODES" ] || die "--read-node $READ_NODE is not a node of the $NODES-node cluster (1..$NODES)"
+
+RUN_TGT=0 RUN_TESSERA=0 RUN_CLUSTER=0
+IFS=',' read -ra only_list <<<"$ONLY"
+[ "${#only_list[@]}" -gt 0 ] || die "--only needs at least one of tgt, tessera, cluster"
+for t in "${only_list[@]}"; do
+    case $t in
+        tgt) RUN_TGT=1 ;; tessera) RUN_TESSERA=1 ;; cluster) RUN_CLUSTER=1 ;;
+        *) die "--only takes tgt, tessera or cluster (comma-separated), not '$t'" ;;
+    esac
 done
 
+size_text=${SIZE%B}; size_text=${size_text%i}            # accept 2G, 2GB and 2GiB alike (binary)
+SIZE_BYTES=$(numfmt --from=iec "$size_text" 2>/dev/null) ||
+    die "--size: cannot read '$SIZE' (use e.g. 2G, 512M or 2GiB)"
+[ "$SIZE_BYTES" -ge 1048576 ] && [ $((SIZE_BYTES % 1048576)) -eq 0 ] ||
+    die "--size must be a whole number of MiB, at least 1M, not '$SIZE' ($SIZE_BYTES bytes)"
+
+if [ "$RUN_TGT" -eq 1 ]; then
+    [ "$(id -u)" -eq 0 ] || die "tgt needs root (tgtd): run with sudo, or --only tessera,cluster"
+    command -v tgtd >/dev/null && command -v tgtadm >/dev/null || die "tgtd/tgtadm not found (apt-get install tgt)"
+fi
+command -v qemu-img >/dev/null || die "qemu-img not found (apt-get install qemu-utils qemu-block-extra)"
+
+# A user-given --dir is removed at exit, so it must not hold anything else.
+if [ -n "$DIR" ]; then
+    if [ -e "$DIR" ]; then
+        [ -d "$DIR" ] || die "--dir $DIR exists and is not a directory"
+        [ -z "$(ls -A "$DIR")" ] || die "--dir $DIR is not empty (it is removed afterwards unless --keep): give a new or empty directory"
+    fi
+    mkdir -p "$DIR" || die "--dir $DIR cannot be created"
+else
+    DIR=$(mktemp -d /var/tmp/tessera-bench.XXXXXX)
+fi
+
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
-SIZE=${SIZE%B}; SIZE=${SIZE%i}                      # accept 2G, 2GB and 2GiB alike
-SIZE_BYTES=$(numfmt --from=iec "$SIZE") || { echo "run.sh: bad --size" >&2; exit 2; }
-[ -n "$DIR" ] || DIR=$(mktemp -d /var/tmp/tessera-bench.XXXXXX)
-mkdir -p "$DIR"
 IQN=iqn.2024-01.dev.tessera.bench:tgt
-TGT_PID="" TESSERA_PID=""
+TGT_PID="" TESSERA_PID="" CLUSTER_PID="" TGT_CONTROL=""
+# A `./tessera` that has to build first leaves no MSBuild nodes or compiler servers behind.
+export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0 UseSharedCompilation=false
 
 log() { printf '%s\n' "$*" >&2; }
+load_average() { cut -d' ' -f1-3 /proc/loadavg; }
+LOAD_BEFORE=$(load_average)
 
-free_port() {
-    local port
+is_listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# free_ports N -> the first of N consecutive ports nobody listens on
+free_ports() {
+    local base i
     for _ in $(seq 200); do
-        port=$((20000 + RANDOM % 20000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+        base=$((20000 + RANDOM % 20000))
+        for ((i = 0; i < $1; i++)); do is_listening $((base + i)) && continue 2; done
+        echo "$base"; return
     done
-    log "no free port"; exit 1
+    log "no $1 free consecutive ports"; exit 1
 }
 
 wait_port() { # port seconds
     for _ in $(seq $(($2 * 10))); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        is_listening "$1" && return 0
         sleep 0.1
     done
     return 1
 }
 
+# stop_group PID SECONDS: SIGTERM to the process group PID leads (a tessera up, with whatever
+# `./tessera` may still be building), SIGKILL if it has not ended after SECONDS.
+stop_group() {
+    local pid=$1
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || return 0
+    for _ in $(seq $(($2 * 10))); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "pid $pid did not stop within $2 s; killing it"
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
 cleanup() {
-    [ -n "$TESSERA_PID" ] && kill -TERM "$TESSERA_PID" 2>/dev/null && wait "$TESSERA_PID" 2>/dev/null || true
+    # Volumes flush on SIGTERM; give them time.
+    [ -n "$TESSERA_PID" ] && stop_group "$TESSERA_PID" 120
+    [ -n "$CLUSTER_PID" ] && stop_group "$CLUSTER_PID" 120
     # tgtd ignores SIGTERM.
-    [ -n "$TGT_PID" ] && kill -KILL "$TGT_PID" 2>/dev/null && wait "$TGT_PID" 2>/dev/null || true
-    [ -n "${TGT_CONTROL:-}" ] && rm -f "/var/run/tgtd/socket.$TGT_CONTROL" "/var/run/tgtd/socket.$TGT_CONTROL.lock"
+    [ -n "$TGT_PID" ] && { kill -KILL "$TGT_PID" 2>/dev/null; wait "$TGT_PID" 2>/dev/null || true; }
+    [ -n "$TGT_CONTROL" ] && rm -f "/var/run/tgtd/socket.$TGT_CONTROL" "/var/run/tgtd/socket.$TGT_CONTROL.lock"
     if [ "$KEEP" -eq 0 ]; then rm -rf "$DIR"; else log "kept $DIR"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 start_tgt() {
-    command -v tgtd >/dev/null || { log "tgtd not found (apt-get install tgt)"; exit 1; }
-    local port; port=$(free_port)
+    local port; port=$(free_ports 1)
     TGT_CONTROL=$((1000 + port % 30000))
     truncate -s "$SIZE_BYTES" "$DIR/tgt.img"
     tgtd -f -C "$TGT_CONTROL" --iscsi "portal=127.0.0.1:$port" >"$DIR/tgtd.log" 2>&1 &
@@ -98,31 +172,57 @@ start_tgt() {
     "${adm[@]}" --op new --mode logicalunit --tid 1 --lun 1 -b "$DIR/tgt.img"
     "${adm[@]}" --op bind --mode target --tid 1 -I ALL
     wait_port "$port" 10 || { log "tgtd does not listen:"; cat "$DIR/tgtd.log" >&2; exit 1; }
-    TGT_URL="iscsi://127.0.0.1:$port/$IQN/1"
-    log "tgt      $TGT_URL (backing file $DIR/tgt.img)"
+    TGT_W_URL="iscsi://127.0.0.1:$port/$IQN/1"
+    TGT_R_URL=$TGT_W_URL
+    log "tgt      $TGT_W_URL (backing file $DIR/tgt.img)"
+}
+
+TESSERA_LAUNCHER=()
+if [ -n "${TESSERA_BIN:-}" ]; then
+    case $TESSERA_BIN in *.dll) TESSERA_LAUNCHER=(dotnet "$TESSERA_BIN") ;; *) TESSERA_LAUNCHER=("$TESSERA_BIN") ;; esac
+    export DOTNET_TieredPGO=1                       # as ./tessera runs it
+else
+    TESSERA_LAUNCHER=("$ROOT/tessera")
+fi
+
+# start_up NAME NODES -> UP_PID, UP_PORT (node 1's portal; node i's is UP_PORT+i-1)
+start_up() {
+    local name=$1 nodes=$2 port url=""
+    port=$(free_ports "$nodes")
+    # Its own session and process group, so cleanup can stop it together with a build ./tessera runs
+    # first. (A background job of a script is no group leader, so setsid does not fork: $! is it.)
+    setsid "${TESSERA_LAUNCHER[@]}" up --data "$DIR/$name" --portal "127.0.0.1:$port" --size "$SIZE_BYTES" \
+        --nodes "$nodes" >"$DIR/$name.log" 2>&1 </dev/null &
+    UP_PID=$! UP_PORT=$port
+    # The wrapper may build first; give it time. The hints are printed once every portal listens.
+    for _ in $(seq 3000); do
+        url=$(grep -so "iscsi://127\.0\.0\.1:$port/[^[:space:]/]*/0" "$DIR/$name.log" | head -n 1 || true)
+        [ -n "$url" ] && break
+        kill -0 "$UP_PID" 2>/dev/null || { log "tessera up ($name) exited:"; cat "$DIR/$name.log" >&2; exit 1; }
+        sleep 0.1
+    done
+    [ -n "$url" ] || { log "tessera up ($name) printed no URL:"; cat "$DIR/$name.log" >&2; exit 1; }
+    UP_IQN_PATH=${url#iscsi://127.0.0.1:$port/}
+    local i
+    for ((i = 0; i < nodes; i++)); do
+        wait_port $((port + i)) 30 || { log "tessera ($name) does not listen on $((port + i)):"; cat "$DIR/$name.log" >&2; exit 1; }
+    done
 }
 
 start_tessera() {
-    local port launcher=()
-    port=$(free_port)
-    if [ -n "${TESSERA_BIN:-}" ]; then
-        case $TESSERA_BIN in *.dll) launcher=(dotnet "$TESSERA_BIN") ;; *) launcher=("$TESSERA_BIN") ;; esac
-    else
-        launcher=("$ROOT/tessera")
-    fi
-    "${launcher[@]}" up --data "$DIR/tessera" --portal "127.0.0.1:$port" --size "${SIZE}iB" \
-        >"$DIR/tessera.log" 2>&1 &
-    TESSERA_PID=$!
-    # The wrapper may build first; give it time.
-    for _ in $(seq 3000); do
-        TESSERA_URL=$(grep -so "iscsi://127\.0\.0\.1:$port/[^[:space:]/]*/0" "$DIR/tessera.log" | head -n 1 || true)
-        [ -n "$TESSERA_URL" ] && break
-        kill -0 "$TESSERA_PID" 2>/dev/null || { log "tessera up exited:"; cat "$DIR/tessera.log" >&2; exit 1; }
-        sleep 0.1
-    done
-    [ -n "$TESSERA_URL" ] || { log "tessera up printed no URL:"; cat "$DIR/tessera.log" >&2; exit 1; }
-    wait_port "$port" 30 || { log "tessera does not listen:"; cat "$DIR/tessera.log" >&2; exit 1; }
-    log "tessera  $TESSERA_URL (data $DIR/tessera)"
+    start_up tessera 1
+    TESSERA_PID=$UP_PID
+    TESSERA_W_URL="iscsi://127.0.0.1:$UP_PORT/$UP_IQN_PATH"
+    TESSERA_R_URL=$TESSERA_W_URL
+    log "tessera  $TESSERA_W_URL (single node, data $DIR/tessera)"
+}
+
+start_cluster() {
+    start_up cluster "$NODES"
+    CLUSTER_PID=$UP_PID
+    CLUSTER_W_URL="iscsi://127.0.0.1:$UP_PORT/$UP_IQN_PATH"
+    CLUSTER_R_URL="iscsi://127.0.0.1:$((UP_PORT + READ_NODE - 1))/$UP_IQN_PATH"
+    log "cluster  writes $CLUSTER_W_URL (node 1), reads $CLUSTER_R_URL (node $READ_NODE); $NODES nodes, 4+2, data $DIR/cluster"
 }
 
 # bench URL count depth size write(0|1) -> seconds of one qemu-img bench run ("nan" on error)
@@ -142,24 +242,36 @@ min_time() {
         print (b < a ? b : a) }'
 }
 
-[ "$ONLY" = tessera ] || start_tgt
-[ "$ONLY" = tgt ] || start_tessera
+[ "$RUN_TGT" -eq 1 ] && start_tgt
+[ "$RUN_TESSERA" -eq 1 ] && start_tessera
+[ "$RUN_CLUSTER" -eq 1 ] && start_cluster
 
-# Steady state, not first touch: write the region the rows use once, untimed, on both.
+# Targets in measuring order: name|write URL|read URL.
+TARGETS=()
+[ -n "$TGT_PID" ] && TARGETS+=("tgt|$TGT_W_URL|$TGT_R_URL")
+[ -n "$TESSERA_PID" ] && TARGETS+=("tessera|$TESSERA_W_URL|$TESSERA_R_URL")
+[ -n "$CLUSTER_PID" ] && TARGETS+=("cluster|$CLUSTER_W_URL|$CLUSTER_R_URL")
+
+# Steady state, not first touch: write the region the rows use once, untimed, on every target.
 if [ "$PREFILL" -eq 1 ]; then
     region=$(( COUNT_4K * 4096 > COUNT_1M * 1048576 ? COUNT_4K * 4096 : COUNT_1M * 1048576 ))
     [ "$region" -gt "$SIZE_BYTES" ] && region=$SIZE_BYTES
-    for url in ${TGT_PID:+"$TGT_URL"} ${TESSERA_PID:+"$TESSERA_URL"}; do
-        qemu-img bench -f raw -t none -w -d 8 -s 1M -c $(( (region + 1048575) / 1048576 )) "$url" >/dev/null
+    for t in "${TARGETS[@]}"; do
+        IFS='|' read -r name w_url _ <<<"$t"
+        qemu-img bench -f raw -t none -w -d 8 -s 1M -c $(( (region + 1048575) / 1048576 )) "$w_url" >/dev/null ||
+            { log "prefill of $name ($w_url) failed"; exit 1; }
     done
-    log "prefilled $((region >> 20)) MiB"
+    log "prefilled $((region >> 20)) MiB on each target"
 fi
 
+# name|count|depth|size|write|Ceph reference: unit (iops or mbps) and value
+# Ceph 16, erasure-coded 4+2 pool served by tgt's rbd backing store, measured on this machine
+# (issue 5); its 1 MiB write is given as 90-150 MB/s, the upper end is used.
 ROWS=(
-    "4 KiB QD32 write|$COUNT_4K|32|4096|1"
-    "4 KiB QD32 read|$COUNT_4K|32|4096|0"
-    "1 MiB QD8 write|$COUNT_1M|8|1048576|1"
-    "1 MiB QD8 read|$COUNT_1M|8|1048576|0"
+    "4 KiB QD32 write|$COUNT_4K|32|4096|1|iops|1400"
+    "4 KiB QD32 read|$COUNT_4K|32|4096|0|iops|2200"
+    "1 MiB QD8 write|$COUNT_1M|8|1048576|1|mbps|150"
+    "1 MiB QD8 read|$COUNT_1M|8|1048576|0|mbps|440"
 )
 
 fmt() { # count size seconds -> "IOPS | MB/s"
@@ -168,27 +280,61 @@ fmt() { # count size seconds -> "IOPS | MB/s"
         printf "%.0f | %.0f", c / t, c * s / t / 1e6 }'
 }
 
+ratio() { # seconds-of-reference seconds-of-cluster -> reference time / cluster time
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        if (a == "" || b == "" || a == "nan" || b == "nan" || b <= 0) printf "n/a"; else printf "%.2f", a / b }'
+}
+
+# ceph_cells count size seconds unit value -> "Ceph ref | cluster/Ceph | goal" for the Ceph goal
+ceph_cells() {
+    awk -v c="$1" -v s="$2" -v t="$3" -v unit="$4" -v ref="$5" 'BEGIN {
+        label = unit == "iops" ? sprintf("%.1fk IOPS", ref / 1000) : sprintf("%d MB/s", ref)
+        goal = unit == "iops" ? 10 : 2
+        if (t == "" || t == "nan" || t <= 0) { printf "%s | n/a | ≥%d× Ceph: n/a", label, goal; exit }
+        r = unit == "iops" ? c / t / ref : c * s / t / 1e6 / ref
+        printf "%s | %.1f | ≥%d× Ceph: %s", label, r, goal, (r >= goal ? "met" : "**missed**") }'
+}
+
 table=$(
-    echo "| row | tgt IOPS | tgt MB/s | Tessera IOPS | Tessera MB/s | Tessera/tgt |"
-    echo "|---|---:|---:|---:|---:|---:|"
+    echo "| row | tgt IOPS | tgt MB/s | single IOPS | single MB/s | cluster IOPS | cluster MB/s | cluster/tgt | cluster/single | Ceph 4+2 | cluster/Ceph | goals |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     for row in "${ROWS[@]}"; do
-        IFS='|' read -r name count depth size write <<<"$row"
-        # Alternate the targets run by run, so both see the same background load; keep the best.
-        t_tgt="" t_tes=""
+        IFS='|' read -r name count depth size write unit ref <<<"$row"
+        # Alternate the targets run by run, so all see the same background load; keep the best.
+        declare -A best=([tgt]="" [tessera]="" [cluster]="")
         for _ in $(seq "$RUNS"); do
-            [ -n "$TGT_PID" ] && t_tgt=$(min_time "$t_tgt" "$(bench "$TGT_URL" "$count" "$depth" "$size" "$write")")
-            [ -n "$TESSERA_PID" ] && t_tes=$(min_time "$t_tes" "$(bench "$TESSERA_URL" "$count" "$depth" "$size" "$write")")
+            for t in "${TARGETS[@]}"; do
+                IFS='|' read -r target w_url r_url <<<"$t"
+                url=$([ "$write" -eq 1 ] && echo "$w_url" || echo "$r_url")
+                best[$target]=$(min_time "${best[$target]}" "$(bench "$url" "$count" "$depth" "$size" "$write")")
+            done
         done
-        ratio=$(awk -v a="$t_tgt" -v b="$t_tes" 'BEGIN {
-            if (a == "" || b == "" || a == "nan" || b == "nan" || b <= 0) printf "n/a"; else printf "%.2f", a / b }')
-        echo "| $name | $(fmt "$count" "$size" "$t_tgt") | $(fmt "$count" "$size" "$t_tes") | $ratio |"
+        goals=$(ceph_cells "$count" "$size" "${best[cluster]}" "$unit" "$ref")
+        if [ "$size" -eq 1048576 ]; then
+            # Within 2x of the single node: cluster/single >= 0.5.
+            goals+=$(awk -v a="${best[tessera]}" -v b="${best[cluster]}" 'BEGIN {
+                if (a == "" || b == "" || a == "nan" || b == "nan" || b <= 0) { printf "; within 2× of single: n/a"; exit }
+                printf "; within 2× of single: %s", (a / b >= 0.5 ? "met" : "**missed**") }')
+        fi
+        echo "| $name | $(fmt "$count" "$size" "${best[tgt]}") | $(fmt "$count" "$size" "${best[tessera]}")" \
+             "| $(fmt "$count" "$size" "${best[cluster]}") | $(ratio "${best[tgt]}" "${best[cluster]}")" \
+             "| $(ratio "${best[tessera]}" "${best[cluster]}") | $goals |"
         log "done: $name"
     done
 )
 
-echo "qemu-img bench -f raw -t none; ${COUNT_4K} x 4 KiB, ${COUNT_1M} x 1 MiB requests, best of $RUNS;" \
-     "$([ "$PREFILL" -eq 1 ] && echo "region prefilled;" || echo "no prefill;")" \
+if [ -n "${TESSERA_BIN:-}" ]; then tessera_from="TESSERA_BIN=$TESSERA_BIN"
+else tessera_from="./tessera at $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"; fi
+echo "qemu-img bench -f raw -t none; ${COUNT_4K} x 4 KiB, ${COUNT_1M} x 1 MiB requests, best of $RUNS per row and target," \
+     "targets alternating; $([ "$PREFILL" -eq 1 ] && echo "region prefilled;" || echo "no prefill;")" \
      "LU $SIZE in $DIR ($(df --output=fstype "$DIR" | tail -n 1)); $(nproc) cores; $(uname -r);" \
-     "$(qemu-img --version | head -n 1); tgt $(tgtd --version 2>/dev/null | head -n 1 || echo '?')"
+     "$(qemu-img --version | head -n 1); tgt $(tgtd --version 2>/dev/null | head -n 1 || echo '?'); Tessera $tessera_from"
+echo
+echo "single = tessera up --nodes 1; cluster = tessera up --nodes $NODES (one process, every LU 4+2 double parity" \
+     "over all $NODES nodes): write rows through node 1's portal, read rows through node $READ_NODE's portal" \
+     "(any node serves any LBA). Ceph 4+2 = issue 5's reference (Ceph 16, EC 4+2 pool via tgt rbd, this machine;" \
+     "1 MiB write 90-150 MB/s, 150 used). Goals: cluster >= 10x Ceph on 4 KiB rows, >= 2x on 1 MiB rows," \
+     "cluster 1 MiB rows within 2x of the single node."
+echo "load average before: $LOAD_BEFORE; after: $(load_average)"
 echo
 echo "$table"
