@@ -20,6 +20,7 @@ internal sealed class ChildProcess : IAsyncDisposable
     private readonly Process process;
     private readonly StringBuilder log = new();
     private readonly string name;
+    private readonly Action<string>? echo;
     private TaskCompletionSource lineArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     static ChildProcess()
@@ -33,10 +34,11 @@ internal sealed class ChildProcess : IAsyncDisposable
         };
     }
 
-    private ChildProcess(string name, Process process)
+    private ChildProcess(string name, Process process, Action<string>? echo)
     {
         this.name = name;
         this.process = process;
+        this.echo = echo;
     }
 
     public int Id => process.Id;
@@ -54,7 +56,13 @@ internal sealed class ChildProcess : IAsyncDisposable
         }
     }
 
-    public static ChildProcess Start(string name, string fileName, IEnumerable<string> arguments, string? workingDirectory = null)
+    /// <summary>
+    /// Starts the child. <paramref name="echo"/>, if given, also receives every line as it is logged
+    /// (<c>[out] …</c>, <c>[err] …</c>, <c>[harness] …</c>), so a host of several children can keep one
+    /// log in arrival order.
+    /// </summary>
+    public static ChildProcess Start(string name, string fileName, IEnumerable<string> arguments, string? workingDirectory = null,
+        Action<string>? echo = null)
     {
         var psi = new ProcessStartInfo(fileName)
         {
@@ -69,7 +77,7 @@ internal sealed class ChildProcess : IAsyncDisposable
             psi.ArgumentList.Add(argument);
         }
 
-        var child = new ChildProcess(name, new Process { StartInfo = psi, EnableRaisingEvents = true });
+        var child = new ChildProcess(name, new Process { StartInfo = psi, EnableRaisingEvents = true }, echo);
         child.process.OutputDataReceived += (_, e) => child.Append("out", e.Data);
         child.process.ErrorDataReceived += (_, e) => child.Append("err", e.Data);
         child.process.Exited += (_, _) => child.Signal();
@@ -190,9 +198,11 @@ internal sealed class ChildProcess : IAsyncDisposable
             return;
         }
 
+        var entry = $"[{stream}] {line}";
         lock (log)
         {
-            log.Append('[').Append(stream).Append("] ").Append(line).Append('\n');
+            log.Append(entry).Append('\n');
+            echo?.Invoke(entry);
             var arrived = lineArrived;
             lineArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             arrived.TrySetResult();

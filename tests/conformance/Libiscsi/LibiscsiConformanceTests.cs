@@ -30,6 +30,18 @@ public sealed class LibiscsiConformanceTests(ITestOutputHelper output)
         await RunFullSuiteAsync(host, "cluster", secondPath: url => host.ThroughNode(url, 4));
     }
 
+    /// <summary>
+    /// Issue 5, production shape: the same suite against six <c>tessera node</c> processes sharing
+    /// one etcd, through node 1 and node 4 — the SCSI context now crosses process boundaries through
+    /// the etcd store, and the data through the inter-node protocol over TCP.
+    /// </summary>
+    [Fact]
+    public async Task Full_suite_across_six_node_processes_on_etcd_node_1_and_node_4_has_no_failures()
+    {
+        await using var host = new EtcdClusterHost(Sizes.GiB, nodes: 6);
+        await RunFullSuiteAsync(host, "etcd", secondPath: url => host.ThroughNode(url, 4));
+    }
+
     private async Task RunFullSuiteAsync(ITargetHost host, string run, Func<string, string> secondPath)
     {
         await TargetHosts.WithTargetLogOnFailureAsync(host, output, async () =>

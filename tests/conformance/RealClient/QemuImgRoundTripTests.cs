@@ -34,6 +34,18 @@ public sealed class QemuImgRoundTripTests(ITestOutputHelper output)
         await RoundTripAsync(host, readThrough: url => host.ThroughNode(url, 5));
     }
 
+    /// <summary>
+    /// Issue 5 on etcd: six <c>tessera node</c> processes; written through node 1, read through node
+    /// 5, again after <c>kill -9</c> of every node process (etcd keeps running, as a cluster's store
+    /// would) and after SIGTERM of all of them.
+    /// </summary>
+    [Fact]
+    public async Task Random_256MiB_written_through_node_1_of_six_processes_reads_back_identical_through_node_5_across_restarts()
+    {
+        await using var host = new EtcdClusterHost(Sizes.GiB, nodes: 6);
+        await RoundTripAsync(host, readThrough: url => host.ThroughNode(url, 5));
+    }
+
     private async Task RoundTripAsync(ITargetHost host, Func<string, string> readThrough)
     {
         var scratch = Directory.CreateTempSubdirectory("tessera-qemu-").FullName;
