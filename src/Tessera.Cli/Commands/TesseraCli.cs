@@ -15,6 +15,7 @@ internal static class TesseraCli
     {
         var root = new RootCommand("Tessera: a scale-out iSCSI SAN.");
         root.Subcommands.Add(UpCommand.Create());
+        root.Subcommands.Add(NodeCommand.Create());
         root.Subcommands.Add(VolumeCommands.Create());
         root.Subcommands.Add(ChapCommand.Create());
         root.Subcommands.Add(StatusCommand.Create());

@@ -1,4 +1,7 @@
 using System.CommandLine;
+using Tessera.Cluster.Metadata;
+using Tessera.Cluster.Metadata.Etcd;
+using Tessera.Cluster.Metadata.Volumes;
 using Tessera.Storage;
 
 namespace Tessera.Cli.Commands;
@@ -52,9 +55,36 @@ internal static class VolumeCommands
                 r.AddError($"--data-columns must be {VolumeInfo.MinDataColumns} to {VolumeInfo.MaxDataColumns}, not {v}");
         });
         var data = CommonOptions.Data();
-        var command = new Command("create", "Create a thin volume.") { name, size, readOnly, blockSize, physicalBlockSize, dataColumns, data };
-        command.SetAction(parse =>
+        var etcd = EtcdOption();
+        var command = new Command("create", "Create a thin volume.") { name, size, readOnly, blockSize, physicalBlockSize, dataColumns, data, etcd };
+        command.SetAction(async (parse, cancellation) =>
         {
+            if (parse.GetValue(etcd) is { } url)
+            {
+                var spec = new VolumeSpec(parse.GetValue(name)!, CommonOptions.ParseSize(parse.GetValue(size)!))
+                {
+                    BlockSize = parse.GetValue(blockSize),
+                    PhysicalBlockSize = parse.GetValue(physicalBlockSize) ?? 0,
+                    ReadOnly = parse.GetValue(readOnly),
+                    DataColumns = parse.GetValue(dataColumns),
+                };
+                return await WithClusterAsync(url, async directory =>
+                {
+                    VolumeRecord record;
+                    try
+                    {
+                        record = await directory.CreateAsync(spec, cancellationToken: cancellation).ConfigureAwait(false);
+                    }
+                    catch (ArgumentException ex)
+                    {
+                        throw new UsageException(ex.Message);
+                    }
+
+                    Console.WriteLine($"created volume {record.Name}: LUN {record.Lun}, {SizeParser.Format(record.SizeBytes)}, {record.BlockSize}-byte blocks, " +
+                        $"{record.DataColumns}+2 columns on nodes {string.Join(',', record.Placement)}{(record.ReadOnly ? ", read-only" : "")}, id {record.Id}");
+                }).ConfigureAwait(false);
+            }
+
             using var catalog = new VolumeCatalog(parse.GetValue(data)!);
             var info = catalog.Create(parse.GetValue(name)!, CommonOptions.ParseSize(parse.GetValue(size)!),
                 parse.GetValue(blockSize), parse.GetValue(readOnly), parse.GetValue(physicalBlockSize) ?? 0, parse.GetValue(dataColumns));
@@ -69,9 +99,29 @@ internal static class VolumeCommands
     private static Command ListCommand()
     {
         var data = CommonOptions.Data();
-        var command = new Command("list", "List volumes.") { data };
-        command.SetAction(parse =>
+        var etcd = EtcdOption();
+        var command = new Command("list", "List volumes.") { data, etcd };
+        command.SetAction(async (parse, cancellation) =>
         {
+            if (parse.GetValue(etcd) is { } url)
+            {
+                return await WithClusterAsync(url, async directory =>
+                {
+                    var (records, _) = await directory.ListAsync(cancellation).ConfigureAwait(false);
+                    if (records.Count == 0)
+                    {
+                        Console.WriteLine("no volumes");
+                        return;
+                    }
+                    Console.WriteLine($"{"LUN",-4} {"NAME",-24} {"SIZE",10} {"BLOCK",6} {"PHYS",6} {"MODE",-4} {"K+P",-4} {"NODES",-12} ID");
+                    foreach (var v in records.OrderBy(r => r.Lun))
+                    {
+                        Console.WriteLine($"{v.Lun,-4} {v.Name,-24} {SizeParser.Format(v.SizeBytes),10} {v.BlockSize,6} {v.PhysicalBlockSize,6} " +
+                            $"{(v.ReadOnly ? "ro" : "rw"),-4} {$"{v.DataColumns}+2",-4} {string.Join(',', v.Placement),-12} {v.Id}");
+                    }
+                }).ConfigureAwait(false);
+            }
+
             using var catalog = new VolumeCatalog(parse.GetValue(data)!);
             var volumes = catalog.List();
             if (volumes.Count == 0)
@@ -94,14 +144,54 @@ internal static class VolumeCommands
     {
         var name = new Argument<string>("NAME") { Description = "Volume to delete (its data is gone)." };
         var data = CommonOptions.Data();
-        var command = new Command("delete", "Delete a volume and its data.") { name, data };
-        command.SetAction(parse =>
+        var etcd = EtcdOption();
+        var command = new Command("delete", "Delete a volume and its data.") { name, data, etcd };
+        command.SetAction(async (parse, cancellation) =>
         {
+            if (parse.GetValue(etcd) is { } url)
+            {
+                return await WithClusterAsync(url, async directory =>
+                {
+                    var deleted = await directory.DeleteAsync(parse.GetValue(name)!, cancellation).ConfigureAwait(false);
+                    Console.WriteLine($"deleted volume {deleted.Name} (LUN {deleted.Lun}); nodes stop presenting it within a second");
+                }).ConfigureAwait(false);
+            }
+
             using var catalog = new VolumeCatalog(parse.GetValue(data)!);
             catalog.Delete(parse.GetValue(name)!);
             Console.WriteLine($"deleted volume {parse.GetValue(name)}");
             return TesseraCli.ExitOk;
         });
         return command;
+    }
+
+    private static readonly TimeSpan EtcdTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>--etcd: the volume lives in a cluster of `tessera node` processes, not in the data directory.</summary>
+    private static Option<string> EtcdOption()
+    {
+        var option = new Option<string>("--etcd") { Description = "Act on the volumes of the cluster whose etcd is at URL (`tessera node` processes) instead of --data.", HelpName = "URL" };
+        option.Validators.Add(r =>
+        {
+            string? url = r.GetValueOrDefault<string>();
+            if (url is not null && (!Uri.TryCreate(url, UriKind.Absolute, out Uri? uri) || uri.Scheme is not ("http" or "https")))
+                r.AddError($"--etcd: '{url}' is not an http(s) URL");
+        });
+        return option;
+    }
+
+    private static async Task<int> WithClusterAsync(string url, Func<VolumeDirectory, Task> action)
+    {
+        await using var store = EtcdMetadataStore.Connect(url, new EtcdStoreOptions { RequestTimeout = EtcdTimeout });
+        try
+        {
+            await action(new VolumeDirectory(store)).ConfigureAwait(false);
+            return TesseraCli.ExitOk;
+        }
+        catch (VolumeDirectoryException ex)
+        {
+            Console.Error.WriteLine($"tessera: {ex.Message}");
+            return TesseraCli.ExitFailure;
+        }
     }
 }

@@ -40,7 +40,7 @@ internal sealed class LocalCluster : IServingNode
         TargetName = settings.TargetIqn;
         string root = Path.Combine(catalog.DataDirectory, "cluster");
         _cluster = new InProcessCluster(root, nodes);
-        _store = MetadataStoreFactory.Open(null, root);
+        _store = MetadataStoreFactory.Open(null, catalog.DataDirectory);   // DATA/metadata, where `tessera status --data` reads it
         Volumes = catalog.List();
         Portals = [.. Enumerable.Range(0, nodes).Select(i =>
             new PortalAddress(new IPEndPoint(firstPortal.Address, firstPortal.Port + i), PortOf(i)))];
@@ -114,6 +114,7 @@ internal sealed class LocalCluster : IServingNode
             foreach (var v in Volumes)
             {
                 ClusterLuContext context = await replicator.OpenAsync(v.Id.ToString("N"), initial, cancellationToken).ConfigureAwait(false);
+                views[v.Id].Views[i].IsReadOnly = v.ReadOnly;
                 units.Add(new LogicalUnit(v.Lun, v.Id, views[v.Id].Views[i], context) { PhysicalBlockSize = v.PhysicalBlockSize });
             }
 

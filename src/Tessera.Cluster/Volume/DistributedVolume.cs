@@ -41,7 +41,8 @@ internal sealed class DistributedVolume : IBlockStore
 
     public long BlockCount => _layout.BlockCount;
 
-    public bool IsReadOnly => false;
+    /// <summary>Set for a read-only volume: the SCSI layer then write-protects the LU (SBC-4 4.11).</summary>
+    public bool IsReadOnly { get; set; }
 
     /// <summary>A whole stripe is where parity space comes back too (SBC-4 6.6.4 OPTIMAL UNMAP GRANULARITY).</summary>
     public int UnmapGranularityBlocks => (int)(_layout.StripeDataSize / _layout.BlockSize);

@@ -1,0 +1,112 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Tessera.Cli.Node;
+using Tessera.Storage;
+
+namespace Tessera.Cli.Commands;
+
+/// <summary>`tessera node --etcd URL --id N`: one node of an etcd-backed cluster, until Ctrl-C or SIGTERM.</summary>
+internal static class NodeCommand
+{
+    public const int MaxNodes = 64;
+
+    public static Command Create()
+    {
+        var etcd = new Option<string>("--etcd") { Description = "Client URL of the cluster's etcd, e.g. http://127.0.0.1:2379.", HelpName = "URL", Required = true };
+        etcd.Validators.Add(r =>
+        {
+            string? url = r.GetValueOrDefault<string>();
+            if (url is not null && (!Uri.TryCreate(url, UriKind.Absolute, out Uri? uri) || uri.Scheme is not ("http" or "https")))
+                r.AddError($"--etcd: '{url}' is not an http(s) URL");
+        });
+        var id = new Option<int>("--id") { Description = "This node's number, 1..N: its column in every volume's placement and its target port group.", HelpName = "N", Required = true };
+        var nodes = new Option<int>("--nodes")
+        {
+            Description = $"Nodes in the cluster (N); volumes are placed on nodes 1..N. Default {UpCommand.DefaultNodes}.",
+            DefaultValueFactory = _ => UpCommand.DefaultNodes,
+            HelpName = "N",
+        };
+        nodes.Validators.Add(r =>
+        {
+            int n = r.GetValueOrDefault<int>();
+            if (n is < 4 or > MaxNodes) r.AddError($"--nodes must be 4..{MaxNodes} (2 data + 2 parity columns need 4 nodes), not {n}");
+        });
+        var portal = EndPointOption("--portal", "iSCSI portal to listen on (HOST:PORT). Default 127.0.0.1:(3259+N).");
+        var peer = EndPointOption("--peer", "Inter-node endpoint to listen on (HOST:PORT), advertised to the other nodes. Default 127.0.0.1:(7000+N).");
+        var data = CommonOptions.Data();
+        data.Description = "This node's data directory (chunk store and settings); one per node.";
+        var quiet = new Option<bool>("--quiet") { Description = "Log warnings and errors only." };
+        var command = new Command("node", "Run one node of a cluster whose metadata store is etcd (one node per process or machine).")
+        {
+            etcd, id, nodes, portal, peer, data, quiet,
+        };
+        command.SetAction((parse, cancellation) =>
+        {
+            int n = parse.GetValue(id);
+            if (n < 1 || n > parse.GetValue(nodes)) throw new UsageException($"--id must be 1..{parse.GetValue(nodes)} (--nodes), not {n}");
+            var options = new ClusterNodeOptions(parse.GetValue(etcd)!, n, parse.GetValue(nodes),
+                ParseEndPoint(parse.GetValue(portal)) ?? new IPEndPoint(IPAddress.Loopback, 3259 + n),
+                ParseEndPoint(parse.GetValue(peer)) ?? new IPEndPoint(IPAddress.Loopback, 7000 + n),
+                parse.GetValue(data)!, Settings: null!);
+            return RunAsync(options, parse.GetValue(quiet), cancellation);
+        });
+        return command;
+    }
+
+    private static Option<string> EndPointOption(string name, string description)
+    {
+        var option = new Option<string>(name) { Description = description, HelpName = "HOST:PORT" };
+        option.Validators.Add(r =>
+        {
+            string? text = r.GetValueOrDefault<string>();
+            if (text is not null && (!IPEndPoint.TryParse(text, out IPEndPoint? ep) || ep.Port == 0))
+                r.AddError($"{name}: '{text}' is not an IP address and port (names are not resolved here)");
+        });
+        return option;
+    }
+
+    private static IPEndPoint? ParseEndPoint(string? text) => text is null ? null : IPEndPoint.Parse(text);
+
+    private static async Task<int> RunAsync(ClusterNodeOptions options, bool quiet, CancellationToken cancellation)
+    {
+        using var loggerFactory = LoggerFactory.Create(b => b
+            .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
+            .SetMinimumLevel(quiet ? LogLevel.Warning : LogLevel.Information));
+        Directory.CreateDirectory(options.DataDirectory);
+        var settings = NodeSettings.LoadOrCreate(options.DataDirectory);
+        settings.Validate();
+        options = options with { Settings = settings };
+
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.TrySetResult(); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });
+        using var cancelled = cancellation.Register(() => stop.TrySetResult());
+
+        string portal = HostPort(options.Portal);
+        ClusterNode node;
+        try
+        {
+            node = await ClusterNode.StartAsync(options, loggerFactory, record =>
+                Console.WriteLine($"  iscsi://{portal}/{settings.TargetIqn}/{record.Lun.ToString(CultureInfo.InvariantCulture)}   ({record.Name}, {SizeParser.Format(record.SizeBytes)}{(record.ReadOnly ? ", read-only" : "")})"),
+                cancellation).ConfigureAwait(false);
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            Console.Error.WriteLine($"tessera: node {options.Id} cannot listen on {portal} or {HostPort(options.Peer)}: {ex.Message}");
+            return TesseraCli.ExitFailure;
+        }
+
+        Console.WriteLine($"node {options.Id} up: portal {portal}, peer {HostPort(options.Peer)}");
+        await stop.Task.ConfigureAwait(false);
+        Console.WriteLine($"node {options.Id} stopping: logging initiators out, leaving the cluster, flushing chunks");
+        await node.DisposeAsync().ConfigureAwait(false);
+        Console.WriteLine("stopped");
+        return TesseraCli.ExitOk;
+    }
+
+    private static string HostPort(IPEndPoint endPoint) =>
+        endPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{endPoint.Address}]:{endPoint.Port}" : $"{endPoint.Address}:{endPoint.Port}";
+}

@@ -1,0 +1,325 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Tessera.Cluster.Context;
+using Tessera.Cluster.Metadata;
+using Tessera.Cluster.Metadata.Membership;
+using Tessera.Cluster.Metadata.Ownership;
+using Tessera.Cluster.Metadata.Volumes;
+using Tessera.Cluster.Ordering;
+using Tessera.Cluster.Volume;
+using Tessera.Iscsi;
+using Tessera.Scsi;
+using Tessera.Storage;
+
+namespace Tessera.Cli.Node;
+
+/// <summary>What `tessera node` was asked to be.</summary>
+internal sealed record ClusterNodeOptions(string Etcd, int Id, int Nodes, IPEndPoint Portal, IPEndPoint Peer, string DataDirectory, NodeSettings Settings);
+
+/// <summary>
+/// `tessera node`: one node of a cluster whose metadata store is etcd, one node per process (or
+/// machine). Node ids are 1..N; node i is column index i−1 of every volume's placement (the
+/// volumes are placed on all N nodes), its target port group, portal group tag and relative
+/// target port id are i. The node
+/// <list type="bullet">
+/// <item>registers with a lease (membership) and runs the dead-node fencer and the ownership agent
+///   (sub-units of a departed node are revoked, then taken over by survivors);</item>
+/// <item>serves chunk, owner and token-ordering frames to its peers (<see cref="NodeVolumeHost"/>);</item>
+/// <item>follows the volume records: each volume becomes a LU of its SCSI target, whose context is the
+///   cluster context (<see cref="ContextReplicator"/>) and whose data path is the distributed volume;</item>
+/// <item>serves iSCSI on its portal; SendTargets lists every live node's portal.</item>
+/// </list>
+/// </summary>
+internal sealed class ClusterNode : IAsyncDisposable
+{
+    /// <summary>Membership lease: a node that stops renewing is out after this long.</summary>
+    private static readonly TimeSpan LeaseTtl = TimeSpan.FromSeconds(10);
+
+    private static readonly TimeSpan VolumePoll = TimeSpan.FromSeconds(1);
+
+    private const string ClusterIdKey = MetadataKeys.Root + "cluster-id";
+
+    private readonly ClusterNodeOptions _options;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _log;
+    private readonly IMetadataStore _store;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly ConcurrentDictionary<string, IPEndPoint> _peers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Guid, ServedVolume> _served = new();
+    private readonly LivePortals _portals = new();
+    private NodeRegistration? _registration;
+    private DeadNodeFencer? _fencer;
+    private OwnershipAgent? _agent;
+    private ContextReplicator? _replicator;
+    private NodeLossHandler? _membershipHandler;
+    private MembershipLiveness? _liveness;
+    private NodeVolumeHost? _host;
+    private ScsiTarget? _target;
+    private IscsiTargetServer? _iscsi;
+    private Task _membershipLoop = Task.CompletedTask;
+    private Task _volumeLoop = Task.CompletedTask;
+
+    private sealed record ServedVolume(VolumeRecord Record, MetadataOwnershipView Ownership, LogicalUnit Unit);
+
+    private ClusterNode(ClusterNodeOptions options, ILoggerFactory loggerFactory)
+    {
+        _options = options;
+        _loggerFactory = loggerFactory;
+        _log = loggerFactory.CreateLogger("Tessera.Node");
+        _store = MetadataStoreFactory.Open(options.Etcd, options.DataDirectory);
+    }
+
+    /// <summary>Written when the node starts serving a volume (the harness and users wait for it).</summary>
+    public event Action<VolumeRecord>? Serving;
+
+    public string TargetName => _options.Settings.TargetIqn;
+
+    private string Self => _options.Id.ToString(CultureInfo.InvariantCulture);
+
+    private ushort Port => (ushort)_options.Id;
+
+    public static async Task<ClusterNode> StartAsync(ClusterNodeOptions options, ILoggerFactory loggerFactory, Action<VolumeRecord> serving, CancellationToken cancellationToken)
+    {
+        var node = new ClusterNode(options, loggerFactory);
+        node.Serving += serving;
+        try
+        {
+            await node.JoinAsync(cancellationToken).ConfigureAwait(false);
+            return node;
+        }
+        catch
+        {
+            await node.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task JoinAsync(CancellationToken cancellationToken)
+    {
+        Guid clusterId = await EnsureClusterIdAsync(cancellationToken).ConfigureAwait(false);
+        var membership = new ClusterMembership(_store);
+        var (before, _) = await membership.ListLiveAsync(cancellationToken).ConfigureAwait(false);
+        bool coldStart = before.Count == 0;
+
+        _registration = await membership.RegisterAsync(new NodeRecord(Self, _options.Portal.ToString(), _options.Peer.ToString()), LeaseTtl, cancellationToken).ConfigureAwait(false);
+        _ = _registration.Lost.ContinueWith(t => _log.LogError("node {Node} lost its membership ({Reason}); its ports are unavailable until it restarts",
+            Self, t.Result?.Message ?? "fenced"), TaskScheduler.Default);
+
+        // Peers' inter-node endpoints and iSCSI portals, from membership.
+        var listed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _membershipLoop = FollowMembershipAsync(membership, listed, _stop.Token);
+        await listed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+
+        string[] placement = [.. Enumerable.Range(1, _options.Nodes).Select(i => i.ToString(CultureInfo.InvariantCulture))];
+        _liveness = await MembershipLiveness.StartAsync(_store, placement, cancellationToken).ConfigureAwait(false);
+        var self = new NodeId(_options.Id - 1);
+        var chunks = new ChunkStore(self, Path.Combine(_options.DataDirectory, "chunks"), message => _log.LogWarning("{Message}", message));
+        _host = new NodeVolumeHost(self, chunks, NodeVolumeHost.DefaultOptions(clusterId, self), _liveness, PeerEndPoint,
+            log: _loggerFactory.CreateLogger("Tessera.Volume"));
+        _liveness.NodeFailed += n => { _log.LogWarning("node {Node} is out", n.Value + 1); _host.NodeFailed(n); };
+        _liveness.NodeRejoined += n => { _log.LogInformation("node {Node} is back", n.Value + 1); _host.NodeRejoined(n); };
+        _liveness.NodeReturned += n => _log.LogWarning(
+            "node {Node} came back after missing writes: its columns stay degraded (parity stands in) until it is rebuilt", n.Value + 1);
+        _host.Start(_options.Peer);
+
+        _fencer = new DeadNodeFencer(_store, _registration);
+        _fencer.Fenced += (node, incarnation, count) => _log.LogWarning("revoked {Count} sub-units of node {Node} (incarnation {Incarnation})", count, node, incarnation);
+        await _fencer.StartAsync(cancellationToken).ConfigureAwait(false);
+
+        _replicator = new ContextReplicator(_store, _registration, new ClusterContextOptions { LocalTargetPortGroupId = Port, FenceGrace = LeaseTtl });
+        _replicator.Fenced += fenced => _log.LogWarning("fenced node {Node}: it did not apply a context change in time", fenced);
+        await _replicator.StartAsync(cancellationToken).ConfigureAwait(false);
+
+        _target = new ScsiTarget(TargetName, []);
+        _iscsi = new IscsiTargetServer(new IscsiTargetOptions
+        {
+            TargetName = TargetName,
+            TargetAlias = $"tessera-node-{Self}",
+            PortalGroupTag = Port,
+            RelativeTargetPortId = Port,
+            TargetPortGroupId = Port,
+            Portals = _portals,
+            Chap = _options.Settings.ToIscsiChap(),
+        }, _target, _loggerFactory);
+
+        // The first node of a cluster nobody serves: a whole-cluster cold start (SPC-5 power on).
+        if (coldStart)
+        {
+            await OpenVolumesAsync(cancellationToken).ConfigureAwait(false);
+            await _replicator.PowerOnAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        _membershipHandler = new NodeLossHandler(_replicator, r => int.TryParse(r.Id, CultureInfo.InvariantCulture, out int i) && i is > 0 and <= ushort.MaxValue
+            ? NodePorts.OfNodeIndex((ushort)i) : null);
+        await _membershipHandler.StartAsync(cancellationToken).ConfigureAwait(false);
+        _iscsi.Start(_options.Portal);
+
+        // Ownership only once every placement node is up: an agent cannot tell a node still starting
+        // from a dead one, and sub-units taken from a slow starter are not given back.
+        _volumeLoop = ServeAsync(_stop.Token);
+    }
+
+    private async Task ServeAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (!Enumerable.Range(0, _options.Nodes).All(i => _liveness!.IsUp(new NodeId(i))))
+            {
+                await Task.Delay(200, cancellationToken).ConfigureAwait(false);
+            }
+
+            _agent = new OwnershipAgent(_store, _registration!);
+            _agent.Acquired += (subunit, epoch) => _log.LogDebug("owns {Subunit} at epoch {Epoch}", subunit, epoch);
+            await _agent.StartAsync(cancellationToken).ConfigureAwait(false);
+
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                try
+                {
+                    await OpenVolumesAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is MetadataStoreException or StorageException or IOException)
+                {
+                    _log.LogWarning("cannot follow the volumes now: {Message}", ex.Message);
+                }
+
+                await Task.Delay(VolumePoll, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            _log.LogError(ex, "node {Node} stopped following the cluster", Self);
+        }
+    }
+
+    /// <summary>Makes the presented LUs match the volume records: new ones are opened (and served once every sub-unit has an owner), deleted ones go.</summary>
+    private async Task OpenVolumesAsync(CancellationToken cancellationToken)
+    {
+        var (records, _) = await new VolumeDirectory(_store).ListAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var record in records)
+        {
+            if (_served.ContainsKey(record.Id)) continue;
+            if (!record.Placement.SequenceEqual(Enumerable.Range(1, _options.Nodes).Select(i => i.ToString(CultureInfo.InvariantCulture))))
+            {
+                _log.LogError("volume {Name} is placed on nodes {Placement}; this node serves volumes placed on nodes 1..{Nodes} only",
+                    record.Name, string.Join(',', record.Placement), _options.Nodes);
+                _served[record.Id] = null!;
+                continue;
+            }
+
+            var ownership = await MetadataOwnershipView.StartAsync(_store, record, cancellationToken).ConfigureAwait(false);
+            NodeVolume volume = _host!.OpenVolume(record.ToLayout(), ownership);
+            var alua = AluaState.Default;
+            for (int i = 1; i <= _options.Nodes; i++) alua = alua.WithGroup((ushort)i, [(ushort)i]);
+            ClusterLuContext context = await _replicator!.OpenAsync(record.Key, LuState.Initial with { Alua = alua }, cancellationToken).ConfigureAwait(false);
+            volume.View.IsReadOnly = record.ReadOnly;
+            var unit = new LogicalUnit(record.Lun, record.Id, volume.View, context) { PhysicalBlockSize = record.PhysicalBlockSize };
+            _served[record.Id] = new ServedVolume(record, ownership, unit);
+            if (_agent is null) continue;   // cold start: opened for the power on, presented once owned
+
+            await ownership.WaitAllOwnedAsync(cancellationToken).ConfigureAwait(false);
+            _target!.AddLogicalUnit(unit);
+            Serving?.Invoke(record);
+        }
+
+        foreach (var (id, served) in _served)
+        {
+            if (served is null || records.Any(r => r.Id == id)) continue;
+            _target!.RemoveLogicalUnit(served.Record.Lun);
+            _served.TryRemove(id, out _);
+            await served.Ownership.DisposeAsync().ConfigureAwait(false);
+            _log.LogInformation("volume {Name} deleted: LUN {Lun} no longer presented", served.Record.Name, served.Record.Lun);
+        }
+
+        // Volumes opened before ownership started (cold start) are presented now.
+        if (_agent is not null)
+        {
+            foreach (var served in _served.Values)
+            {
+                if (served is null || _target!.GetLogicalUnit(served.Record.Lun) is not null) continue;
+                await served.Ownership.WaitAllOwnedAsync(cancellationToken).ConfigureAwait(false);
+                _target.AddLogicalUnit(served.Unit);
+                Serving?.Invoke(served.Record);
+            }
+        }
+    }
+
+    private EndPoint PeerEndPoint(NodeId node)
+    {
+        string id = (node.Value + 1).ToString(CultureInfo.InvariantCulture);
+        return _peers.TryGetValue(id, out IPEndPoint? endpoint)
+            ? endpoint
+            : throw new NodeUnavailableException(node, new InvalidOperationException($"node {id} has no inter-node endpoint (not a member)"));
+    }
+
+    private async Task FollowMembershipAsync(ClusterMembership membership, TaskCompletionSource listed, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var change in membership.WatchAsync(() => listed.TrySetResult(), cancellationToken).ConfigureAwait(false))
+            {
+                if (change.Kind == MembershipChangeKind.Joined)
+                {
+                    NodeRecord record = change.Node;
+                    if (IPEndPoint.TryParse(record.Peer, out IPEndPoint? peer)) _peers[record.Id] = peer;
+                    if (IPEndPoint.TryParse(record.Portal, out IPEndPoint? portal) && int.TryParse(record.Id, CultureInfo.InvariantCulture, out int index))
+                        _portals.Put(record.Id, new PortalAddress(portal, (ushort)index));
+                }
+                else
+                {
+                    _portals.Remove(change.NodeId);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            listed.TrySetException(ex);
+            _log.LogError(ex, "membership watch ended");
+        }
+    }
+
+    /// <summary>The cluster's identity (checked in every inter-node Hello): created by the first node ever, read by the others.</summary>
+    private async Task<Guid> EnsureClusterIdAsync(CancellationToken cancellationToken)
+    {
+        byte[] mine = Encoding.UTF8.GetBytes(Guid.NewGuid().ToString("D"));
+        var result = await _store.TxnAsync([Compare.Absent(ClusterIdKey)], [TxnOp.Put(ClusterIdKey, mine)], [TxnOp.Get(ClusterIdKey)], cancellationToken).ConfigureAwait(false);
+        ReadOnlyMemory<byte> value = result.Succeeded ? mine : result.Responses[0][0].Value;
+        return Guid.TryParse(Encoding.UTF8.GetString(value.Span), out Guid id)
+            ? id
+            : throw new MalformedMetadataException(ClusterIdKey, "not a cluster id");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_iscsi is not null) await _iscsi.StopAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        await Task.WhenAll(_volumeLoop, _membershipLoop).ConfigureAwait(false);
+        if (_agent is not null) await _agent.DisposeAsync().ConfigureAwait(false);
+        if (_membershipHandler is not null) await _membershipHandler.DisposeAsync().ConfigureAwait(false);
+        if (_replicator is not null) await _replicator.DisposeAsync().ConfigureAwait(false);
+        if (_fencer is not null) await _fencer.DisposeAsync().ConfigureAwait(false);
+        foreach (var served in _served.Values)
+        {
+            if (served is not null) await served.Ownership.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_host is not null)
+        {
+            await _host.DisposeAsync().ConfigureAwait(false);
+            await _host.Store.DisposeAsync().ConfigureAwait(false);   // flushes every chunk file
+        }
+
+        if (_liveness is not null) await _liveness.DisposeAsync().ConfigureAwait(false);
+        if (_registration is not null) await _registration.DisposeAsync().ConfigureAwait(false);
+        await _store.DisposeAsync().ConfigureAwait(false);
+    }
+}
