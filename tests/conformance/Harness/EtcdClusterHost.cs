@@ -22,6 +22,9 @@ internal sealed partial class EtcdClusterHost : ITargetHost
     /// <summary>The default volume, created first so that it is LUN 0, as on the other hosts.</summary>
     private const string DefaultVolumeName = "vol0";
 
+    /// <summary>What <c>tessera node</c> says when its id still holds a membership lease.</summary>
+    private const string StaleLease = "is already live in the cluster";
+
     private readonly string root = Directory.CreateTempSubdirectory("tessera-conformance-etcd-").FullName;
     private readonly StringBuilder log = new();
     private readonly List<VolumeSpec> volumes = [];
@@ -231,24 +234,48 @@ internal sealed partial class EtcdClusterHost : ITargetHost
 
     private string DataDirectory(int node) => Path.Combine(root, $"node-{node}");
 
-    /// <summary>Launches every node process, then waits until each prints that it listens.</summary>
+    /// <summary>
+    /// Launches every node process, then waits until each prints that it listens. A node killed with
+    /// <c>kill -9</c> leaves its membership lease behind until it lapses, and a node restarted before
+    /// that refuses to start ("already live"); like a service manager, the harness starts it again.
+    /// </summary>
     private async Task StartNodesAsync(CancellationToken cancellationToken)
     {
         var launcher = await TesseraBinary.LocateAsync(cancellationToken);
-        for (var n = 1; n <= Nodes; n++)
-        {
-            Directory.CreateDirectory(DataDirectory(n));
-            nodes[n - 1] = ChildProcess.Start($"tessera node {n}", launcher.FileName, launcher.With(
-            [
-                "node", "--etcd", EtcdUrl, "--id", Invariant(n), "--nodes", Invariant(Nodes),
-                "--portal", $"127.0.0.1:{Portal(n)}", "--peer", $"127.0.0.1:{Peer(n)}", "--data", DataDirectory(n),
-            ]), echo: Echo($"node {n}"));
-        }
+        var deadline = DateTime.UtcNow + StartTimeout;
+        await Task.WhenAll(Enumerable.Range(1, Nodes).Select(n => StartNodeAsync(launcher, n, deadline, cancellationToken)));
+    }
 
-        for (var n = 1; n <= Nodes; n++)
+    private async Task StartNodeAsync(Launcher launcher, int n, DateTime deadline, CancellationToken cancellationToken)
+    {
+        Launch(launcher, n);
+        while (true)
         {
-            await nodes[n - 1]!.WaitForLineAsync(new Regex($@"node {n} up\b"), StartTimeout, cancellationToken);
+            var node = nodes[n - 1]!;
+            try
+            {
+                await node.WaitForLineAsync(new Regex($@"node {n} up\b"), Remaining(deadline), cancellationToken);
+                return;
+            }
+            catch (InvalidOperationException) when (node.HasExited && DateTime.UtcNow < deadline &&
+                                                    node.Log.Contains(StaleLease, StringComparison.Ordinal))
+            {
+                await node.DisposeAsync();
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                Append($"node {n}", "[harness] its previous lease is still live; starting it again");
+                Launch(launcher, n);
+            }
         }
+    }
+
+    private void Launch(Launcher launcher, int n)
+    {
+        Directory.CreateDirectory(DataDirectory(n));
+        nodes[n - 1] = ChildProcess.Start($"tessera node {n}", launcher.FileName, launcher.With(
+        [
+            "node", "--etcd", EtcdUrl, "--id", Invariant(n), "--nodes", Invariant(Nodes),
+            "--portal", $"127.0.0.1:{Portal(n)}", "--peer", $"127.0.0.1:{Peer(n)}", "--data", DataDirectory(n),
+        ]), echo: Echo($"node {n}"));
     }
 
     /// <summary>
@@ -358,6 +385,9 @@ internal sealed partial class EtcdClusterHost : ITargetHost
             // The log is a diagnostic; losing it must not fail the test.
         }
     }
+
+    private static TimeSpan Remaining(DateTime deadline) =>
+        deadline > DateTime.UtcNow ? deadline - DateTime.UtcNow : TimeSpan.Zero;
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 
