@@ -103,7 +103,7 @@ fi
 
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
 IQN=iqn.2024-01.dev.tessera.bench:tgt
-TGT_PID="" TESSERA_PID="" CLUSTER_PID="" TGT_CONTROL=""
+TGT_PID="" TESSERA_PID="" CLUSTER_PID="" TGT_CONTROL="" MEASURE_PID=""
 # A `./tessera` that has to build first leaves no MSBuild nodes or compiler servers behind.
 export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0 UseSharedCompilation=false
 
@@ -149,6 +149,10 @@ stop_group() {
 }
 
 cleanup() {
+    if [ -n "$MEASURE_PID" ]; then
+        kill -TERM -- "-$MEASURE_PID" 2>/dev/null || kill -TERM "$MEASURE_PID" 2>/dev/null || true
+        wait "$MEASURE_PID" 2>/dev/null || true
+    fi
     # Volumes flush on SIGTERM; give them time.
     [ -n "$TESSERA_PID" ] && stop_group "$TESSERA_PID" 120
     [ -n "$CLUSTER_PID" ] && stop_group "$CLUSTER_PID" 120
@@ -252,18 +256,6 @@ TARGETS=()
 [ -n "$TESSERA_PID" ] && TARGETS+=("tessera|$TESSERA_W_URL|$TESSERA_R_URL")
 [ -n "$CLUSTER_PID" ] && TARGETS+=("cluster|$CLUSTER_W_URL|$CLUSTER_R_URL")
 
-# Steady state, not first touch: write the region the rows use once, untimed, on every target.
-if [ "$PREFILL" -eq 1 ]; then
-    region=$(( COUNT_4K * 4096 > COUNT_1M * 1048576 ? COUNT_4K * 4096 : COUNT_1M * 1048576 ))
-    [ "$region" -gt "$SIZE_BYTES" ] && region=$SIZE_BYTES
-    for t in "${TARGETS[@]}"; do
-        IFS='|' read -r name w_url _ <<<"$t"
-        qemu-img bench -f raw -t none -w -d 8 -s 1M -c $(( (region + 1048575) / 1048576 )) "$w_url" >/dev/null ||
-            { log "prefill of $name ($w_url) failed"; exit 1; }
-    done
-    log "prefilled $((region >> 20)) MiB on each target"
-fi
-
 # name|count|depth|size|write|Ceph reference: unit (iops or mbps) and value
 # Ceph 16, erasure-coded 4+2 pool served by tgt's rbd backing store, measured on this machine
 # (issue 5); its 1 MiB write is given as 90-150 MB/s, the upper end is used.
@@ -295,7 +287,20 @@ ceph_cells() {
         printf "%s | %.1f | ≥%d× Ceph: %s", label, r, goal, (r >= goal ? "met" : "**missed**") }'
 }
 
-table=$(
+# measure: prefill, then the markdown table on stdout (progress on stderr).
+measure() {
+    # Steady state, not first touch: write the region the rows use once, untimed, on every target.
+    if [ "$PREFILL" -eq 1 ]; then
+        region=$(( COUNT_4K * 4096 > COUNT_1M * 1048576 ? COUNT_4K * 4096 : COUNT_1M * 1048576 ))
+        [ "$region" -gt "$SIZE_BYTES" ] && region=$SIZE_BYTES
+        for t in "${TARGETS[@]}"; do
+            IFS='|' read -r name w_url _ <<<"$t"
+            qemu-img bench -f raw -t none -w -d 8 -s 1M -c $(( (region + 1048575) / 1048576 )) "$w_url" >/dev/null ||
+                { log "prefill of $name ($w_url) failed"; exit 1; }
+        done
+        log "prefilled $((region >> 20)) MiB on each target"
+    fi
+
     echo "| row | tgt IOPS | tgt MB/s | single IOPS | single MB/s | cluster IOPS | cluster MB/s | cluster/tgt | cluster/single | Ceph 4+2 | cluster/Ceph | goals |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     for row in "${ROWS[@]}"; do
@@ -321,7 +326,17 @@ table=$(
              "| $(ratio "${best[tessera]}" "${best[cluster]}") | $goals |"
         log "done: $name"
     done
-)
+}
+
+# Measured as a job of its own process group (monitor mode), so a signal to this script stops at
+# once: bash runs a trap only after its foreground command, and `wait` is interruptible, while
+# cleanup can end the job together with its qemu-img.
+set -m
+measure >"$DIR/table.md" &
+MEASURE_PID=$!
+set +m
+wait "$MEASURE_PID" || { log "measuring failed"; exit 1; }
+MEASURE_PID=""
 
 if [ -n "${TESSERA_BIN:-}" ]; then tessera_from="TESSERA_BIN=$TESSERA_BIN"
 else tessera_from="./tessera at $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"; fi
@@ -333,8 +348,8 @@ echo
 echo "single = tessera up --nodes 1; cluster = tessera up --nodes $NODES (one process, every LU 4+2 double parity" \
      "over all $NODES nodes): write rows through node 1's portal, read rows through node $READ_NODE's portal" \
      "(any node serves any LBA). Ceph 4+2 = issue 5's reference (Ceph 16, EC 4+2 pool via tgt rbd, this machine;" \
-     "1 MiB write 90-150 MB/s, 150 used). Goals: cluster >= 10x Ceph on 4 KiB rows, >= 2x on 1 MiB rows," \
-     "cluster 1 MiB rows within 2x of the single node."
+     "1 MiB write 90-150 MB/s, 150 used). Goals: cluster ≥ 10× Ceph on 4 KiB rows, ≥ 2× on 1 MiB rows," \
+     "cluster 1 MiB rows within 2× of the single node."
 echo "load average before: $LOAD_BEFORE; after: $(load_average)"
 echo
-echo "$table"
+cat "$DIR/table.md"
