@@ -56,6 +56,7 @@ internal sealed class ClusterNode : IAsyncDisposable
     private ContextReplicator? _replicator;
     private NodeLossHandler? _membershipHandler;
     private MembershipLiveness? _liveness;
+    private StaleColumnLiveness? _columns;
     private NodeVolumeHost? _host;
     private ScsiTarget? _target;
     private IscsiTargetServer? _iscsi;
@@ -104,7 +105,7 @@ internal sealed class ClusterNode : IAsyncDisposable
         var (before, _) = await membership.ListLiveAsync(cancellationToken).ConfigureAwait(false);
         bool coldStart = before.Count == 0;
 
-        _registration = await membership.RegisterAsync(new NodeRecord(Self, _options.Portal.ToString(), _options.Peer.ToString()), LeaseTtl, cancellationToken).ConfigureAwait(false);
+        _registration = await RegisterAsync(membership, cancellationToken).ConfigureAwait(false);
         _ = _registration.Lost.ContinueWith(t => _log.LogError("node {Node} lost its membership ({Reason}); its ports are unavailable until it restarts",
             Self, t.Result?.Message ?? "fenced"), TaskScheduler.Default);
 
@@ -117,12 +118,17 @@ internal sealed class ClusterNode : IAsyncDisposable
         _liveness = await MembershipLiveness.StartAsync(_store, placement, cancellationToken).ConfigureAwait(false);
         var self = new NodeId(_options.Id - 1);
         var chunks = new ChunkStore(self, Path.Combine(_options.DataDirectory, "chunks"), message => _log.LogWarning("{Message}", message));
-        _host = new NodeVolumeHost(self, chunks, NodeVolumeHost.DefaultOptions(clusterId, self), _liveness, PeerEndPoint,
+        _columns = new StaleColumnLiveness(_liveness, placement, _store);
+        await _columns.RefreshAsync(cancellationToken).ConfigureAwait(false);
+        _host = new NodeVolumeHost(self, chunks, NodeVolumeHost.DefaultOptions(clusterId, self), _columns, PeerEndPoint,
             log: _loggerFactory.CreateLogger("Tessera.Volume"));
-        _liveness.NodeFailed += n => { _log.LogWarning("node {Node} is out", n.Value + 1); _host.NodeFailed(n); };
+        _liveness.NodeFailed += n =>
+        {
+            _log.LogWarning("node {Node} is out: stripes written without it are degraded until it is rebuilt", n.Value + 1);
+            _host.NodeFailed(n);
+        };
         _liveness.NodeRejoined += n => { _log.LogInformation("node {Node} is back", n.Value + 1); _host.NodeRejoined(n); };
-        _liveness.NodeReturned += n => _log.LogWarning(
-            "node {Node} came back after missing writes: its columns stay degraded (parity stands in) until it is rebuilt", n.Value + 1);
+        _liveness.NodeReturned += n => _ = ReturnedAsync(n);
         _host.Start(_options.Peer);
 
         _fencer = new DeadNodeFencer(_store, _registration);
@@ -179,6 +185,7 @@ internal sealed class ClusterNode : IAsyncDisposable
             {
                 try
                 {
+                    await _columns!.RefreshAsync(cancellationToken).ConfigureAwait(false);
                     await OpenVolumesAsync(cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is MetadataStoreException or StorageException or IOException)
@@ -223,6 +230,8 @@ internal sealed class ClusterNode : IAsyncDisposable
             _served[record.Id] = new ServedVolume(record, ownership, unit);
             if (_agent is null) continue;   // cold start: opened for the power on, presented once owned
 
+            await ReconcileAluaAsync(cancellationToken).ConfigureAwait(false);
+
             await ownership.WaitAllOwnedAsync(cancellationToken).ConfigureAwait(false);
             _target!.AddLogicalUnit(unit);
             Serving?.Invoke(record);
@@ -244,10 +253,81 @@ internal sealed class ClusterNode : IAsyncDisposable
             {
                 if (served is null || _target!.GetLogicalUnit(served.Record.Lun) is not null) continue;
                 await served.Ownership.WaitAllOwnedAsync(cancellationToken).ConfigureAwait(false);
+                await ReconcileAluaAsync(cancellationToken).ConfigureAwait(false);
                 _target.AddLogicalUnit(served.Unit);
                 Serving?.Invoke(served.Record);
             }
         }
+    }
+
+    /// <summary>
+    /// Membership events that arrived before an LU was open here changed nothing for it: bring its
+    /// ALUA groups in line with who is live now (live nodes active/optimized, the others unavailable),
+    /// then once more for nodes that joined meanwhile. Every change is idempotent.
+    /// </summary>
+    private async Task ReconcileAluaAsync(CancellationToken cancellationToken)
+    {
+        var membership = new ClusterMembership(_store);
+        var (live, _) = await membership.ListLiveAsync(cancellationToken).ConfigureAwait(false);
+        var liveIds = live.Select(n => n.Id).ToHashSet(StringComparer.Ordinal);
+        for (int i = 1; i <= _options.Nodes; i++)
+        {
+            var ports = NodePorts.OfNodeIndex((ushort)i);
+            if (liveIds.Contains(i.ToString(CultureInfo.InvariantCulture))) await _membershipHandler!.NodeJoinedAsync(ports, cancellationToken).ConfigureAwait(false);
+            else await _membershipHandler!.NodeLeftAsync(ports, cancellationToken).ConfigureAwait(false);
+        }
+
+        var (now, _) = await membership.ListLiveAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var node in now.Where(n => !liveIds.Contains(n.Id)))
+        {
+            if (int.TryParse(node.Id, CultureInfo.InvariantCulture, out int i) && i is > 0 and <= ushort.MaxValue)
+                await _membershipHandler!.NodeJoinedAsync(NodePorts.OfNodeIndex((ushort)i), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Registers this node. After a crash (kill -9) the previous incarnation's key lives until its lease
+    /// lapses: wait for that rather than fail, up to twice the TTL — longer means another live process
+    /// really has this id.
+    /// </summary>
+    private async Task<NodeRegistration> RegisterAsync(ClusterMembership membership, CancellationToken cancellationToken)
+    {
+        var record = new NodeRecord(Self, _options.Portal.ToString(), _options.Peer.ToString());
+        var deadline = DateTime.UtcNow + (2 * LeaseTtl);
+        for (bool logged = false; ; logged = true)
+        {
+            try
+            {
+                return await membership.RegisterAsync(record, LeaseTtl, cancellationToken).ConfigureAwait(false);
+            }
+            catch (NodeIdTakenException) when (DateTime.UtcNow < deadline)
+            {
+                if (!logged) _log.LogWarning("node {Node} is still registered (a previous run not yet expired?): waiting up to {Ttl} s for its lease to lapse", Self, (2 * LeaseTtl).TotalSeconds);
+                await Task.Delay(500, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A node that was out is back (new incarnation). It serves as portal and owner again at once; if
+    /// it missed writes its columns stay stale (parity stands in) until a rebuild clears the record.
+    /// </summary>
+    private async Task ReturnedAsync(NodeId node)
+    {
+        await _columns!.RefreshAsync(_stop.Token).ConfigureAwait(false);
+        try
+        {
+            _liveness!.BeginRebuild(node, static (_, _) => false);
+            _liveness.EndRebuild(node);
+        }
+        catch (InvalidOperationException ex)
+        {
+            _log.LogWarning("node {Node}: {Message}", node.Value + 1, ex.Message);   // it left again meanwhile
+            return;
+        }
+
+        _log.LogWarning("node {Node} is back{Stale}", node.Value + 1,
+            _columns.IsStale(node) ? "; it missed writes: its columns stay stale (parity stands in) until it is rebuilt" : "");
     }
 
     private EndPoint PeerEndPoint(NodeId node)

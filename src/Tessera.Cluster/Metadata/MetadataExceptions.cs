@@ -47,3 +47,10 @@ internal sealed class MalformedMetadataException : MetadataStoreException
 
     public string Key { get; }
 }
+
+/// <summary>Registration refused: a live incarnation holds the node id (another process, or this node's previous run until its lease lapses).</summary>
+internal sealed class NodeIdTakenException(string nodeId)
+    : MetadataStoreException($"node id '{nodeId}' is already live in the cluster")
+{
+    public string NodeId { get; } = nodeId;
+}

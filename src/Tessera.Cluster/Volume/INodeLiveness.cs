@@ -20,4 +20,10 @@ internal interface INodeLiveness
 
     /// <summary>Whether chunk I/O to <paramref name="node"/> is accepted (up, or being rebuilt).</summary>
     bool AcceptsChunkIo(NodeId node) => IsUp(node);
+
+    /// <summary>
+    /// Called before a write skips <paramref name="node"/>'s unavailable column: completes once it is
+    /// durably known that the node's columns are stale (nothing to record in one process).
+    /// </summary>
+    ValueTask BeforeDegradedWriteAsync(NodeId node, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }

@@ -57,7 +57,7 @@ internal sealed class StripeEngine
 
         if (down > 0)
         {
-            return DegradedWriteAsync(stripe, start, length, source, unmap, first, second, flags, cancellationToken);
+            return MarkedDegradedWriteAsync(stripe, start, length, source, unmap, first, second, flags, cancellationToken);
         }
 
         if (start == 0 && length == _layout.StripeDataSize)
@@ -364,6 +364,21 @@ internal sealed class StripeEngine
             ArrayPool<byte>.Shared.Return(old);
             ArrayPool<byte>.Shared.Return(deltas);
         }
+    }
+
+    /// <summary>
+    /// A write that leaves columns behind makes them stale: liveness records that durably first, so a
+    /// restart of every node still knows not to trust those columns.
+    /// </summary>
+    private async ValueTask MarkedDegradedWriteAsync(long stripe, int start, int length, ReadOnlyMemory<byte> source, bool unmap, int first, int second, WriteFlags flags, CancellationToken cancellationToken)
+    {
+        await _liveness.BeforeDegradedWriteAsync(_layout.NodeOf(stripe, first), cancellationToken).ConfigureAwait(false);
+        if (second >= 0)
+        {
+            await _liveness.BeforeDegradedWriteAsync(_layout.NodeOf(stripe, second), cancellationToken).ConfigureAwait(false);
+        }
+
+        await DegradedWriteAsync(stripe, start, length, source, unmap, first, second, flags, cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask DegradedWriteAsync(long stripe, int start, int length, ReadOnlyMemory<byte> source, bool unmap, int first, int second, WriteFlags flags, CancellationToken cancellationToken)

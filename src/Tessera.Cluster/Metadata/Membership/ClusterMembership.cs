@@ -39,7 +39,7 @@ internal sealed class ClusterMembership
         if (!result.Succeeded)
         {
             await _store.RevokeLeaseAsync(lease, CancellationToken.None).ConfigureAwait(false);
-            throw new MetadataStoreException($"node id '{node.Id}' is already live in the cluster");
+            throw new NodeIdTakenException(node.Id);
         }
 
         return new NodeRegistration(_store, node, lease, result.Revision);
