@@ -38,7 +38,7 @@ public abstract partial class MetadataStoreContract
         Assert.Equal(Node("b"), joined.Node);
 
         // The same id cannot be registered twice while live.
-        await Assert.ThrowsAsync<MetadataStoreException>(() => membership.RegisterAsync(Node("b"), LongTtl));
+        await Assert.ThrowsAsync<NodeIdTakenException>(() => membership.RegisterAsync(Node("b"), LongTtl));
 
         await b.DisposeAsync(); // graceful leave
         var left = await NextChangeAsync(changes);
