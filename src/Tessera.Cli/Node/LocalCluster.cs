@@ -3,6 +3,8 @@ using Microsoft.Extensions.Logging;
 using Tessera.Cluster.Context;
 using Tessera.Cluster.Metadata;
 using Tessera.Cluster.Metadata.Membership;
+using Tessera.Cluster.Metadata.Ownership;
+using Tessera.Cluster.Metadata.Volumes;
 using Tessera.Cluster.Volume;
 using Tessera.Iscsi;
 using Tessera.Scsi;
@@ -29,6 +31,8 @@ internal sealed class LocalCluster : IServingNode
     private readonly List<NodeRegistration> _registrations = [];
     private readonly List<ContextReplicator> _replicators = [];
     private readonly List<NodeLossHandler> _membershipHandlers = [];
+    private readonly List<OwnershipAgent> _agents = [];
+    private DeadNodeFencer? _fencer;
     private readonly List<IscsiTargetServer> _servers = [];
     private readonly VolumeCatalog _catalog;
     private readonly ILogger _log;
@@ -57,7 +61,8 @@ internal sealed class LocalCluster : IServingNode
     /// <summary>Node i's portal group tag, relative target port id and target port group id: one port per node.</summary>
     private static ushort PortOf(int node) => (ushort)(node + 1);
 
-    private static string NodeIdOf(int node) => $"node{node + 1}";
+    /// <summary>Node ids are 1..N, as for `tessera node`: node i is column i−1 of every placement.</summary>
+    private static string NodeIdOf(int node) => (node + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     public static async Task<LocalCluster> OpenAsync(VolumeCatalog catalog, NodeSettings settings, IPEndPoint firstPortal, int nodes,
         ILoggerFactory loggerFactory, CancellationToken cancellationToken)
@@ -134,6 +139,8 @@ internal sealed class LocalCluster : IServingNode
         // power on (SPC-5: no I_T nexus, reservations only with APTPL) before any portal listens.
         await _replicators[0].PowerOnAsync(cancellationToken).ConfigureAwait(false);
 
+        await RecordVolumesAndOwnersAsync(cancellationToken).ConfigureAwait(false);
+
         // Membership drives ALUA: a node that joins is active/optimized, one that leaves unavailable
         // with its I_T nexuses lost — committed by every survivor (idempotent).
         foreach (var replicator in _replicators)
@@ -145,8 +152,46 @@ internal sealed class LocalCluster : IServingNode
     }
 
     private static int? IndexOf(string nodeId) =>
-        nodeId.StartsWith("node", StringComparison.Ordinal) && int.TryParse(nodeId.AsSpan(4), System.Globalization.CultureInfo.InvariantCulture, out int n) && n >= 1
-            ? n - 1 : null;
+        int.TryParse(nodeId, System.Globalization.CultureInfo.InvariantCulture, out int n) && n >= 1 ? n - 1 : null;
+
+    /// <summary>
+    /// The store mirrors what this process serves, so `tessera status --data` shows it: a volume record
+    /// per catalog volume (placed on nodes 1..N) and sub-unit owners with epochs, acquired by each
+    /// node's ownership agent — u mod N, the same owners the in-process data path uses. Records of a
+    /// previous run's incarnations are revoked first (the fencer's sweep), so the agents can take them.
+    /// </summary>
+    private async Task RecordVolumesAndOwnersAsync(CancellationToken cancellationToken)
+    {
+        var directory = new VolumeDirectory(_store);
+        string[] placement = [.. Enumerable.Range(0, Portals.Count).Select(NodeIdOf)];
+        var (records, _) = await directory.ListAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var gone in records.Where(r => !Volumes.Any(v => v.Id == r.Id)))
+        {
+            await directory.DeleteAsync(gone.Name, cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var v in Volumes.Where(v => !records.Any(r => r.Id == v.Id)))
+        {
+            await directory.CreateAsync(new VolumeSpec(v.Name, v.SizeBytes)
+            {
+                Id = v.Id,
+                Lun = v.Lun,
+                BlockSize = v.BlockSize,
+                PhysicalBlockSize = v.PhysicalBlockSize,
+                ReadOnly = v.ReadOnly,
+                DataColumns = v.DataColumns,
+            }, placement, cancellationToken).ConfigureAwait(false);
+        }
+
+        _fencer = new DeadNodeFencer(_store, _registrations[0]);
+        await _fencer.StartAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var registration in _registrations)
+        {
+            var agent = new OwnershipAgent(_store, registration);
+            _agents.Add(agent);
+            await agent.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>
     /// This process is the only one using the embedded store, so node keys still present are those of
@@ -169,6 +214,8 @@ internal sealed class LocalCluster : IServingNode
     public async ValueTask DisposeAsync()
     {
         await Task.WhenAll(_servers.Select(s => s.StopAsync(TimeSpan.FromSeconds(2)).AsTask())).ConfigureAwait(false);
+        foreach (var agent in _agents) await agent.DisposeAsync().ConfigureAwait(false);
+        if (_fencer is not null) await _fencer.DisposeAsync().ConfigureAwait(false);
         foreach (var handler in _membershipHandlers) await handler.DisposeAsync().ConfigureAwait(false);
         foreach (var replicator in _replicators) await replicator.DisposeAsync().ConfigureAwait(false);
         foreach (var registration in _registrations) await registration.DisposeAsync().ConfigureAwait(false);
