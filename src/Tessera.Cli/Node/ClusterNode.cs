@@ -33,7 +33,7 @@ internal sealed record ClusterNodeOptions(string Etcd, int Id, int Nodes, IPEndP
 /// <item>serves iSCSI on its portal; SendTargets lists every live node's portal.</item>
 /// </list>
 /// </summary>
-internal sealed class ClusterNode : IAsyncDisposable
+internal sealed partial class ClusterNode : IAsyncDisposable
 {
     /// <summary>Membership lease: a node that stops renewing is out after this long.</summary>
     private static readonly TimeSpan LeaseTtl = TimeSpan.FromSeconds(10);
