@@ -27,6 +27,7 @@ internal sealed class NodeVolumeHost : IAsyncDisposable
     private readonly ConcurrentDictionary<RequestId, RemoteCompareAndWriteVote> _votes = new();
     private readonly OrderedPartTable _ordered = new();
     private readonly OwnerFrameHandler _ownerHandler;
+    private readonly ColumnRebuilds _rebuilds;
     private readonly InterNodeOptions _options;
     private readonly NetworkJitter? _jitter;
     private readonly ILogger? _log;
@@ -54,7 +55,11 @@ internal sealed class NodeVolumeHost : IAsyncDisposable
         Owners = new RemoteOwnerChannel(self, LocalOwner, Links, liveness, _ordered, options.RequestTimeout, jitter);
         Server = new InterNodeServer(options, log);
         _ownerHandler = new OwnerFrameHandler(self, LocalOwner, liveness, Links, _ordered, _votes, options.RequestTimeout, log);
+        _rebuilds = new ColumnRebuilds(liveness as StaleColumnLiveness);
+        var rebuildHandler = new RebuildFrameHandler(self, _rebuilds, Volume, () => _volumes.Keys, liveness);
+        Rebuilds = new ColumnRebuildChannel(self, rebuildHandler, Links, options.RequestTimeout);
         ChunkFrameHandler.RegisterOn(Server, new ChunkFrameHandler(store, liveness));
+        RebuildFrameHandler.RegisterOn(Server, rebuildHandler);
         OwnerFrameHandler.RegisterOn(Server, _ownerHandler);
         OrderingFrameHandler.RegisterOn(Server, OrderingFrameHandler.Scoped(DeliverOrdering));
         _deadlines = new Timer(static s => ((NodeVolumeHost)s!).Expire(), this, 1000, 1000);
@@ -85,6 +90,12 @@ internal sealed class NodeVolumeHost : IAsyncDisposable
 
     public InterNodeServer Server { get; }
 
+    /// <summary>The stale-column rebuild coordinator's calls to nodes (docs/cluster-node.md, "Stale columns").</summary>
+    public ColumnRebuildChannel Rebuilds { get; }
+
+    /// <summary>This node's owner-side rebuild sessions.</summary>
+    internal ColumnRebuilds RebuildState => _rebuilds;
+
     /// <summary>Ordered parts this node sent as portal and still waits for.</summary>
     public int PendingOrderedParts => _ordered.Count;
 
@@ -114,7 +125,9 @@ internal sealed class NodeVolumeHost : IAsyncDisposable
                 throw new InvalidOperationException($"volume {layout.VolumeId} is already open on {Self}");
             }
 
-            var owner = new SubUnitOwner(Self, layout, ownership, Chunks, Liveness);
+            // The owner also sees the stale columns it has rebuilt (owner-local knowledge); portals do not.
+            var ownerLiveness = new RebuildingOwnerLiveness(Liveness, Liveness as StaleColumnLiveness, _rebuilds, layout.VolumeId);
+            var owner = new SubUnitOwner(Self, layout, ownership, Chunks, ownerLiveness);
             var tokens = new VolumeTokenTransport(Self, layout.VolumeId, owner.Ordering, Links, Liveness, _jitter);
             owner.Ordering.Connect(tokens);
             var view = new DistributedVolume(Self, layout, ownership, Owners, Chunks, Liveness);
@@ -132,6 +145,7 @@ internal sealed class NodeVolumeHost : IAsyncDisposable
     /// </summary>
     public void NodeFailed(NodeId node)
     {
+        _rebuilds.DropAll();   // any membership change aborts stale-column rebuilds
         foreach (NodeVolume volume in _volumes.Values)
         {
             volume.Owner.Ordering.NodeFailed(node);
@@ -144,6 +158,7 @@ internal sealed class NodeVolumeHost : IAsyncDisposable
     /// <summary><paramref name="node"/> is back under a new epoch: requests naming it are accepted again.</summary>
     public void NodeRejoined(NodeId node)
     {
+        _rebuilds.DropAll();
         foreach (NodeVolume volume in _volumes.Values)
         {
             volume.Owner.Ordering.NodeRejoined(node);
@@ -153,6 +168,7 @@ internal sealed class NodeVolumeHost : IAsyncDisposable
     /// <summary>This node is out: parts waiting here fail, new ones are refused (as a fenced node would).</summary>
     public void Stop()
     {
+        _rebuilds.DropAll();
         foreach (NodeVolume volume in _volumes.Values)
         {
             volume.Owner.Ordering.Stop();

@@ -11,12 +11,15 @@ namespace Tessera.Cluster.Volume;
 /// reads those records at start and follows them, and treats the node's columns as missing (parity
 /// stands in) until a rebuild clears the record. The node itself stays up as a portal and owner: only
 /// its columns are out. A node that was merely away while nothing was written is not marked.
+/// Each change of a node's stale flag bumps its <see cref="Generation"/>, so a rebuild's owner-local
+/// state (<see cref="ColumnRebuilds"/>) taken under one staleness never carries over to the next.
 /// </summary>
 internal sealed class StaleColumnLiveness(INodeLiveness inner, IReadOnlyList<string> placement, IMetadataStore store) : INodeLiveness
 {
     public const string Prefix = MetadataKeys.Root + "stale/";
 
     private readonly bool[] _stale = new bool[placement.Count];
+    private readonly long[] _generation = new long[placement.Count];
 
     public static string KeyOf(string nodeId) => Prefix + MetadataKeys.CheckSegment(nodeId);
 
@@ -29,6 +32,9 @@ internal sealed class StaleColumnLiveness(INodeLiveness inner, IReadOnlyList<str
 
     public bool IsStale(NodeId node) => (uint)node.Value < (uint)_stale.Length && Volatile.Read(ref _stale[node.Value]);
 
+    /// <summary>Bumped whenever the node's stale flag changes here (either way).</summary>
+    public long Generation(NodeId node) => (uint)node.Value < (uint)_generation.Length ? Volatile.Read(ref _generation[node.Value]) : 0;
+
     public ValueTask BeforeDegradedWriteAsync(NodeId node, CancellationToken cancellationToken) =>
         IsStale(node) ? ValueTask.CompletedTask : new ValueTask(MarkStaleAsync(node, cancellationToken));
 
@@ -36,7 +42,7 @@ internal sealed class StaleColumnLiveness(INodeLiveness inner, IReadOnlyList<str
     public async Task MarkStaleAsync(NodeId node, CancellationToken cancellationToken = default)
     {
         await store.PutAsync(KeyOf(placement[node.Value]), "stale"u8.ToArray(), cancellationToken: cancellationToken).ConfigureAwait(false);
-        Volatile.Write(ref _stale[node.Value], true);
+        SetStale(node.Value, true);
     }
 
     /// <summary>Takes the stale set from the store (called at start and then periodically).</summary>
@@ -46,7 +52,19 @@ internal sealed class StaleColumnLiveness(INodeLiveness inner, IReadOnlyList<str
         var stale = range.Entries.Select(e => e.Key[Prefix.Length..]).ToHashSet(StringComparer.Ordinal);
         for (int i = 0; i < placement.Count; i++)
         {
-            Volatile.Write(ref _stale[i], stale.Contains(placement[i]));
+            SetStale(i, stale.Contains(placement[i]));
+        }
+    }
+
+    private void SetStale(int i, bool value)
+    {
+        lock (_generation)
+        {
+            if (Volatile.Read(ref _stale[i]) != value)
+            {
+                Volatile.Write(ref _generation[i], _generation[i] + 1);
+                Volatile.Write(ref _stale[i], value);
+            }
         }
     }
 }

@@ -92,6 +92,41 @@ internal sealed class SubUnitOwner
     }
 
     /// <summary>
+    /// Rebuilds stale <paramref name="node"/>'s column of every stripe of <paramref name="subUnit"/>,
+    /// which this node must own at <paramref name="epoch"/>, one stripe at a time under its lock;
+    /// each stripe goes into <paramref name="rebuilt"/> before its lock is released. Stops when the
+    /// rebuild is aborted or the sub-unit moves. Returns the stripes done.
+    /// </summary>
+    public async ValueTask<long> RebuildSubUnitAsync(long subUnit, long epoch, NodeId node, RebuiltStripes rebuilt, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(rebuilt);
+        if ((ulong)subUnit >= (ulong)_layout.SubUnitCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(subUnit), subUnit, $"volume {_layout.VolumeId} has {_layout.SubUnitCount} sub-units");
+        }
+
+        long first = subUnit * _layout.StripesPerSubUnit, end = Math.Min(first + _layout.StripesPerSubUnit, _layout.StripeCount);
+        for (long stripe = first; stripe < end; stripe++)
+        {
+            long owned = _ownership.Epoch(subUnit);
+            if (_ownership.Owner(subUnit) != Self || owned != epoch)
+            {
+                throw new StaleOwnershipException(subUnit, epoch, owned);
+            }
+
+            if (rebuilt.Aborted)
+            {
+                throw new InvalidOperationException($"rebuild of node {node} aborted on {Self}: membership changed");
+            }
+
+            long s = stripe;
+            await RebuildStripeAsync(stripe, node, () => rebuilt.Add(s), cancellationToken).ConfigureAwait(false);
+        }
+
+        return end - first;
+    }
+
+    /// <summary>
     /// Checks ownership and enqueues the part's stripe locks synchronously (the caller's order is the
     /// lock order), then runs it.
     /// </summary>

@@ -38,6 +38,12 @@ internal static class MessageType
     /// <summary>Volume: portal → owner, write or abort a multi-owner COMPARE AND WRITE (one-way).</summary>
     public const ushort VolumeCawDecision = 104;
 
+    /// <summary>Volume: rebuild coordinator → every node, arm for a rebuild of a stale node's columns (request; response: empty).</summary>
+    public const ushort VolumeRebuildBegin = 105;
+
+    /// <summary>Volume: rebuild coordinator → owner, rebuild a stale node's column of every stripe of one sub-unit (request; response: stripes).</summary>
+    public const ushort VolumeRebuildSubUnit = 106;
+
     /// <summary>Chunk service: read part of a chunk (request; response: the bytes).</summary>
     public const ushort ChunkRead = 110;
 
