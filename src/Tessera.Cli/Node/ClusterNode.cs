@@ -166,6 +166,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         // Ownership only once every placement node is up: an agent cannot tell a node still starting
         // from a dead one, and sub-units taken from a slow starter are not given back.
         _volumeLoop = ServeAsync(_stop.Token);
+        _rebuildLoop = RebuildStaleColumnsAsync(_stop.Token);
     }
 
     private async Task ServeAsync(CancellationToken cancellationToken)
@@ -382,7 +383,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         if (_iscsi is not null) await _iscsi.StopAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
-        await Task.WhenAll(_volumeLoop, _membershipLoop).ConfigureAwait(false);
+        await Task.WhenAll(_volumeLoop, _membershipLoop, _rebuildLoop).ConfigureAwait(false);
         if (_agent is not null) await _agent.DisposeAsync().ConfigureAwait(false);
         if (_membershipHandler is not null) await _membershipHandler.DisposeAsync().ConfigureAwait(false);
         if (_replicator is not null) await _replicator.DisposeAsync().ConfigureAwait(false);
