@@ -86,25 +86,38 @@ internal static class NodeCommand
         using var cancelled = cancellation.Register(() => stop.TrySetResult());
 
         string portal = HostPort(options.Portal);
-        ClusterNode node;
-        try
+        for (int incarnation = 1; ; incarnation++)
         {
-            node = await ClusterNode.StartAsync(options, loggerFactory, record =>
-                Console.WriteLine($"  iscsi://{portal}/{settings.TargetIqn}/{record.Lun.ToString(CultureInfo.InvariantCulture)}   ({record.Name}, {SizeParser.Format(record.SizeBytes)}{(record.ReadOnly ? ", read-only" : "")})"),
-                cancellation).ConfigureAwait(false);
-        }
-        catch (System.Net.Sockets.SocketException ex)
-        {
-            Console.Error.WriteLine($"tessera: node {options.Id} cannot listen on {portal} or {HostPort(options.Peer)}: {ex.Message}");
-            return TesseraCli.ExitFailure;
-        }
+            ClusterNode node;
+            try
+            {
+                node = await ClusterNode.StartAsync(options, loggerFactory, record =>
+                    Console.WriteLine($"  iscsi://{portal}/{settings.TargetIqn}/{record.Lun.ToString(CultureInfo.InvariantCulture)}   ({record.Name}, {SizeParser.Format(record.SizeBytes)}{(record.ReadOnly ? ", read-only" : "")})"),
+                    cancellation).ConfigureAwait(false);
+            }
+            catch (System.Net.Sockets.SocketException ex)
+            {
+                Console.Error.WriteLine($"tessera: node {options.Id} cannot listen on {portal} or {HostPort(options.Peer)}: {ex.Message}");
+                return TesseraCli.ExitFailure;
+            }
 
-        Console.WriteLine($"node {options.Id} up: portal {portal}, peer {HostPort(options.Peer)}");
-        await stop.Task.ConfigureAwait(false);
-        Console.WriteLine($"node {options.Id} stopping: logging initiators out, leaving the cluster, flushing chunks");
-        await node.DisposeAsync().ConfigureAwait(false);
-        Console.WriteLine("stopped");
-        return TesseraCli.ExitOk;
+            Console.WriteLine($"node {options.Id} up: portal {portal}, peer {HostPort(options.Peer)}");
+            Task ended = await Task.WhenAny(stop.Task, node.Lost).ConfigureAwait(false);
+            if (ended == stop.Task)
+            {
+                Console.WriteLine($"node {options.Id} stopping: logging initiators out, leaving the cluster, flushing chunks");
+                await node.DisposeAsync().ConfigureAwait(false);
+                Console.WriteLine("stopped");
+                return TesseraCli.ExitOk;
+            }
+
+            // Out of the cluster (e.g. fenced after missing a context acknowledgement under load): this
+            // incarnation may serve nothing more. Leave, then join again as a new incarnation — sessions
+            // reconnect, and the node's stale columns (if it missed writes) are rebuilt.
+            Console.WriteLine($"node {options.Id} lost its membership ({node.Lost.Result?.Message ?? "fenced"}): rejoining as a new incarnation");
+            await node.DisposeAsync().ConfigureAwait(false);
+            if (stop.Task.IsCompleted) return TesseraCli.ExitOk;
+        }
     }
 
     private static string HostPort(IPEndPoint endPoint) =>

@@ -78,6 +78,9 @@ internal sealed partial class ClusterNode : IAsyncDisposable
 
     public string TargetName => _options.Settings.TargetIqn;
 
+    /// <summary>Completes when this incarnation is out of the cluster (lease lost, or fenced by a committer it did not acknowledge).</summary>
+    public Task<Exception?> Lost => _registration?.Lost ?? Task.FromResult<Exception?>(null);
+
     private string Self => _options.Id.ToString(CultureInfo.InvariantCulture);
 
     private ushort Port => (ushort)_options.Id;

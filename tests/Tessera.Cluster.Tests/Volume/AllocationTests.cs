@@ -38,16 +38,27 @@ public sealed class AllocationTests(ITestOutputHelper output)
 #endif
     }
 
+    /// <summary>
+    /// Bytes allocated per I/O on this thread: the least of three rounds, so a one-off lazy
+    /// initialisation that lands in a round (a pool's per-thread bucket, a table growing once) does
+    /// not count as a per-I/O cost — a real per-I/O allocation shows in every round.
+    /// </summary>
     private static long Measure(Func<ValueTask> io, int count)
     {
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < count; i++)
+        long least = long.MaxValue;
+        for (int round = 0; round < 3; round++)
         {
-            ValueTask pending = io();
-            Assert.True(pending.IsCompletedSuccessfully, "page-cache I/O completes synchronously");
-            pending.GetAwaiter().GetResult();
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < count; i++)
+            {
+                ValueTask pending = io();
+                Assert.True(pending.IsCompletedSuccessfully, "page-cache I/O completes synchronously");
+                pending.GetAwaiter().GetResult();
+            }
+
+            least = Math.Min(least, (GC.GetAllocatedBytesForCurrentThread() - before) / count);
         }
 
-        return (GC.GetAllocatedBytesForCurrentThread() - before) / count;
+        return least;
     }
 }
