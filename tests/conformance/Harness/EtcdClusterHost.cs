@@ -284,11 +284,12 @@ internal sealed partial class EtcdClusterHost : ITargetHost
     /// </summary>
     private async Task WaitUntilServedAsync(CancellationToken cancellationToken)
     {
+        var until = DateTime.UtcNow + StartTimeout;
         for (var n = 1; n <= Nodes; n++)
         {
             foreach (var volume in volumes)
             {
-                await nodes[n - 1]!.WaitForLineAsync(ServedLine(n, volume.Name), StartTimeout, cancellationToken);
+                await nodes[n - 1]!.WaitForLineAsync(ServedLine(n, volume.Name), Remaining(until), cancellationToken);
             }
         }
 
