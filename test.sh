@@ -9,7 +9,7 @@ set -uo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 ROOT=$PWD
 CONFIGURATION=Release
-SUITE_TIMEOUT=${TESSERA_SUITE_TIMEOUT:-20m}
+SUITE_TIMEOUT=${TESSERA_SUITE_TIMEOUT:-35m}
 # A single test that runs longer than this is killed and reported by name (vstest blame),
 # so one hang costs minutes, not the CI budget.
 TEST_HANG_TIMEOUT=${TESSERA_TEST_HANG_TIMEOUT:-8m}

@@ -178,6 +178,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         {
             while (!Enumerable.Range(0, _options.Nodes).All(i => _liveness!.IsUp(new NodeId(i))))
             {
+                await TakeBackReturnedAsync().ConfigureAwait(false);
                 await Task.Delay(200, cancellationToken).ConfigureAwait(false);
             }
 
@@ -190,6 +191,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
                 try
                 {
                     await _columns!.RefreshAsync(cancellationToken).ConfigureAwait(false);
+                    await TakeBackReturnedAsync().ConfigureAwait(false);
                     await OpenVolumesAsync(cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is MetadataStoreException or StorageException or IOException)
@@ -316,17 +318,35 @@ internal sealed partial class ClusterNode : IAsyncDisposable
     /// A node that was out is back (new incarnation). It serves as portal and owner again at once; if
     /// it missed writes its columns stay stale (parity stands in) until a rebuild clears the record.
     /// </summary>
+    /// <summary>A node that came back before this node subscribed to liveness, or whose return could not be handled then, is taken back here.</summary>
+    private async Task TakeBackReturnedAsync()
+    {
+        for (int i = 0; i < _options.Nodes; i++)
+        {
+            if (_liveness!.StateName(new NodeId(i)) == "returned") await ReturnedAsync(new NodeId(i)).ConfigureAwait(false);
+        }
+    }
+
     private async Task ReturnedAsync(NodeId node)
     {
-        await _columns!.RefreshAsync(_stop.Token).ConfigureAwait(false);
         try
         {
-            _liveness!.BeginRebuild(node, static (_, _) => false);
-            _liveness.EndRebuild(node);
+            await _columns!.RefreshAsync(_stop.Token).ConfigureAwait(false);
+            lock (_columns)
+            {
+                // The event and the start-up sweep (ServeAsync) may both get here; only a returned node moves on.
+                if (_liveness!.StateName(node) != "returned") return;
+                _liveness.BeginRebuild(node, static (_, _) => false);
+                _liveness.EndRebuild(node);
+            }
         }
-        catch (InvalidOperationException ex)
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
-            _log.LogWarning("node {Node}: {Message}", node.Value + 1, ex.Message);   // it left again meanwhile
+            return;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or MetadataStoreException)
+        {
+            _log.LogWarning("node {Node} returned, but cannot take it back yet: {Message}", node.Value + 1, ex.Message);
             return;
         }
 
