@@ -12,24 +12,7 @@ public class CliArgumentTests : IDisposable
 {
     private readonly string _data = Path.Combine(Path.GetTempPath(), "tessera-cli-tests-" + Guid.NewGuid().ToString("N"));
 
-    private async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var outWriter = new StringWriter();
-        var errWriter = new StringWriter();
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        Console.SetOut(outWriter);
-        Console.SetError(errWriter);
-        try
-        {
-            int code = await TesseraCli.RunAsync(args);
-            return (code, outWriter.ToString(), errWriter.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private static Task<(int Code, string Out, string Err)> Run(params string[] args) => CliRunner.Run(args);
 
     [Theory]
     [InlineData("frobnicate")]

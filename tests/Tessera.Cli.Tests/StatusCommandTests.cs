@@ -27,24 +27,7 @@ public sealed class StatusCommandTests : IDisposable
         }
     }
 
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var outWriter = new StringWriter();
-        var errWriter = new StringWriter();
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        Console.SetOut(outWriter);
-        Console.SetError(errWriter);
-        try
-        {
-            int code = await TesseraCli.RunAsync(args);
-            return (code, outWriter.ToString(), errWriter.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private static Task<(int Code, string Out, string Err)> Run(params string[] args) => CliRunner.Run(args);
 
     /// <summary>
     /// An embedded store under DATA/metadata holding nodes 1-5 (node 6 is out), one 30-sub-unit

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Tessera.Cluster.Metadata.Etcd;
 using Tessera.Storage;
 
 namespace Tessera.Cli.Commands;
@@ -28,4 +29,21 @@ internal static class CommonOptions
     }
 
     public static long ParseSize(string text) => SizeParser.Parse(text);
+
+    /// <summary>--etcd URL: the cluster's etcd client URL, validated at parse time.</summary>
+    public static Option<string> Etcd(string description, bool required = false)
+    {
+        var option = new Option<string>("--etcd") { Description = description, HelpName = "URL", Required = required };
+        option.Validators.Add(r =>
+        {
+            string? url = r.GetValueOrDefault<string>();
+            if (url is not null && !(Uri.TryCreate(url, UriKind.Absolute, out Uri? uri) && uri.Scheme is "http" or "https"))
+                r.AddError($"--etcd: '{url}' is not an http:// or https:// URL");
+        });
+        return option;
+    }
+
+    /// <summary>A short-lived etcd connection for one command (status, volume): fails fast when etcd is unreachable.</summary>
+    public static EtcdMetadataStore ConnectEtcd(string url, TimeSpan requestTimeout) =>
+        EtcdMetadataStore.Connect(url, new EtcdStoreOptions { RequestTimeout = requestTimeout });
 }

@@ -1,8 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Net;
-using System.Runtime.InteropServices;
-using Microsoft.Extensions.Logging;
 using Tessera.Cli.Node;
 using Tessera.Storage;
 
@@ -15,13 +13,7 @@ internal static class NodeCommand
 
     public static Command Create()
     {
-        var etcd = new Option<string>("--etcd") { Description = "Client URL of the cluster's etcd, e.g. http://127.0.0.1:2379.", HelpName = "URL", Required = true };
-        etcd.Validators.Add(r =>
-        {
-            string? url = r.GetValueOrDefault<string>();
-            if (url is not null && (!Uri.TryCreate(url, UriKind.Absolute, out Uri? uri) || uri.Scheme is not ("http" or "https")))
-                r.AddError($"--etcd: '{url}' is not an http(s) URL");
-        });
+        var etcd = CommonOptions.Etcd("Client URL of the cluster's etcd, e.g. http://127.0.0.1:2379.", required: true);
         var id = new Option<int>("--id") { Description = "This node's number, 1..N: its column in every volume's placement and its target port group.", HelpName = "N", Required = true };
         var nodes = new Option<int>("--nodes")
         {
@@ -47,10 +39,14 @@ internal static class NodeCommand
         {
             int n = parse.GetValue(id);
             if (n < 1 || n > parse.GetValue(nodes)) throw new UsageException($"--id must be 1..{parse.GetValue(nodes)} (--nodes), not {n}");
+            string dataDirectory = parse.GetValue(data)!;
+            Directory.CreateDirectory(dataDirectory);
+            var settings = NodeSettings.LoadOrCreate(dataDirectory);
+            settings.Validate();
             var options = new ClusterNodeOptions(parse.GetValue(etcd)!, n, parse.GetValue(nodes),
                 ParseEndPoint(parse.GetValue(portal)) ?? new IPEndPoint(IPAddress.Loopback, 3259 + n),
                 ParseEndPoint(parse.GetValue(peer)) ?? new IPEndPoint(IPAddress.Loopback, 7000 + n),
-                parse.GetValue(data)!, Settings: null!);
+                dataDirectory, settings);
             return RunAsync(options, parse.GetValue(quiet), cancellation);
         });
         return command;
@@ -72,38 +68,26 @@ internal static class NodeCommand
 
     private static async Task<int> RunAsync(ClusterNodeOptions options, bool quiet, CancellationToken cancellation)
     {
-        using var loggerFactory = LoggerFactory.Create(b => b
-            .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
-            .SetMinimumLevel(quiet ? LogLevel.Warning : LogLevel.Information));
-        Directory.CreateDirectory(options.DataDirectory);
-        var settings = NodeSettings.LoadOrCreate(options.DataDirectory);
-        settings.Validate();
-        options = options with { Settings = settings };
-
-        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.TrySetResult(); });
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });
-        using var cancelled = cancellation.Register(() => stop.TrySetResult());
-
-        string portal = HostPort(options.Portal);
-        for (int incarnation = 1; ; incarnation++)
+        using var host = new ServingHost(quiet, cancellation);
+        string portal = ServingHost.HostPort(options.Portal), peer = ServingHost.HostPort(options.Peer);
+        while (true)
         {
             ClusterNode node;
             try
             {
-                node = await ClusterNode.StartAsync(options, loggerFactory, record =>
-                    Console.WriteLine($"  iscsi://{portal}/{settings.TargetIqn}/{record.Lun.ToString(CultureInfo.InvariantCulture)}   ({record.Name}, {SizeParser.Format(record.SizeBytes)}{(record.ReadOnly ? ", read-only" : "")})"),
+                node = await ClusterNode.StartAsync(options, host.Loggers, record =>
+                    Console.WriteLine($"  iscsi://{portal}/{options.Settings.TargetIqn}/{record.Lun.ToString(CultureInfo.InvariantCulture)}   ({record.Name}, {SizeParser.Format(record.SizeBytes)}{(record.ReadOnly ? ", read-only" : "")})"),
                     cancellation).ConfigureAwait(false);
             }
             catch (System.Net.Sockets.SocketException ex)
             {
-                Console.Error.WriteLine($"tessera: node {options.Id} cannot listen on {portal} or {HostPort(options.Peer)}: {ex.Message}");
+                Console.Error.WriteLine($"tessera: node {options.Id} cannot listen on {portal} or {peer}: {ex.Message}");
                 return TesseraCli.ExitFailure;
             }
 
-            Console.WriteLine($"node {options.Id} up: portal {portal}, peer {HostPort(options.Peer)}");
-            Task ended = await Task.WhenAny(stop.Task, node.Lost).ConfigureAwait(false);
-            if (ended == stop.Task)
+            Console.WriteLine($"node {options.Id} up: portal {portal}, peer {peer}");
+            Task ended = await Task.WhenAny(host.Stopped, node.Lost).ConfigureAwait(false);
+            if (ended == host.Stopped)
             {
                 Console.WriteLine($"node {options.Id} stopping: logging initiators out, leaving the cluster, flushing chunks");
                 await node.DisposeAsync().ConfigureAwait(false);
@@ -116,10 +100,7 @@ internal static class NodeCommand
             // reconnect, and the node's stale columns (if it missed writes) are rebuilt.
             Console.WriteLine($"node {options.Id} lost its membership ({node.Lost.Result?.Message ?? "fenced"}): rejoining as a new incarnation");
             await node.DisposeAsync().ConfigureAwait(false);
-            if (stop.Task.IsCompleted) return TesseraCli.ExitOk;
+            if (host.Stopped.IsCompleted) return TesseraCli.ExitOk;
         }
     }
-
-    private static string HostPort(IPEndPoint endPoint) =>
-        endPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{endPoint.Address}]:{endPoint.Port}" : $"{endPoint.Address}:{endPoint.Port}";
 }

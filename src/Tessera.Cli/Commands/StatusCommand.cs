@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using Tessera.Cluster.Metadata;
 using Tessera.Cluster.Metadata.Embedded;
-using Tessera.Cluster.Metadata.Etcd;
 using Tessera.Cluster.Metadata.Status;
 using Tessera.Storage;
 
@@ -21,13 +20,7 @@ internal static class StatusCommand
 
     public static Command Create()
     {
-        var etcd = new Option<string>("--etcd") { Description = "Client URL of the cluster's etcd (clusters of `tessera node` processes).", HelpName = "URL" };
-        etcd.Validators.Add(r =>
-        {
-            string? text = r.GetValueOrDefault<string>();
-            if (text is not null && !(Uri.TryCreate(text, UriKind.Absolute, out Uri? uri) && uri.Scheme is "http" or "https"))
-                r.AddError($"--etcd: '{text}' is not an http:// or https:// URL");
-        });
+        var etcd = CommonOptions.Etcd("Client URL of the cluster's etcd (clusters of `tessera node` processes).");
         var data = CommonOptions.Data();
         var json = new Option<bool>("--json") { Description = "Print the status as JSON." };
         var command = new Command("status", "Show the cluster: nodes, volumes, and which node owns which sub-units.") { etcd, data, json };
@@ -62,7 +55,7 @@ internal static class StatusCommand
 
     private static async Task<ClusterStatusReport> ReadEtcdAsync(string url, CancellationToken cancellation)
     {
-        await using var store = EtcdMetadataStore.Connect(url, new EtcdStoreOptions { RequestTimeout = EtcdTimeout });
+        await using var store = CommonOptions.ConnectEtcd(url, EtcdTimeout);
         return await ClusterStatus.ReadAsync(store, $"etcd {url}", nodesCurrent: true, cancellation).ConfigureAwait(false);
     }
 

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Net;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Tessera.Cli.Node;
 using Tessera.Storage;
@@ -51,9 +50,8 @@ internal static class UpCommand
 
     private static async Task<int> RunAsync(string dataDirectory, string? portalText, long defaultSize, bool quiet, int? nodesOption, CancellationToken cancellation)
     {
-        using var loggerFactory = LoggerFactory.Create(b => b
-            .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
-            .SetMinimumLevel(quiet ? LogLevel.Warning : LogLevel.Information));
+        using var serving = new ServingHost(quiet, cancellation);
+        ILoggerFactory loggerFactory = serving.Loggers;
 
         // Store notices (interrupted-write cleanup, a failed final flush) go to the node's log.
         ILogger storageLog = loggerFactory.CreateLogger("Tessera.Storage");
@@ -84,11 +82,6 @@ internal static class UpCommand
             Console.WriteLine($"created default volume {created.Name} ({SizeParser.Format(created.SizeBytes)}) in {catalog.DataDirectory}");
         }
 
-        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.TrySetResult(); });
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.TrySetResult(); });
-        using var cancelled = cancellation.Register(() => stop.TrySetResult());
-
         var endPoint = new IPEndPoint(address, port);
         IServingNode node = nodeCount > 1
             ? await LocalCluster.OpenAsync(catalog, settings, endPoint, nodeCount, loggerFactory, cancellation).ConfigureAwait(false)
@@ -108,7 +101,7 @@ internal static class UpCommand
         if (nodeCount > 1) Console.WriteLine($"{nodeCount} nodes in this process; every LU is striped with double parity over them " +
             $"({string.Join(", ", node.Volumes.Select(v => $"{v.Name} {v.DataColumns}+2").Distinct())}) and served by every portal");
         PrintConnectHints(node.TargetName, node.Volumes, node.PortalEndPoints);
-        await stop.Task.ConfigureAwait(false);
+        await serving.Stopped.ConfigureAwait(false);
         Console.WriteLine("stopping: logging initiators out and flushing volumes");
         await node.DisposeAsync().ConfigureAwait(false);
         Console.WriteLine("stopped");
@@ -138,17 +131,13 @@ internal static class UpCommand
         return legacySingleNode ? 1 : DefaultNodes;
     }
 
-    private static string HostPort(IPEndPoint endPoint) =>
-        endPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
-            ? $"[{endPoint.Address}]:{endPoint.Port}" : $"{endPoint.Address}:{endPoint.Port}";
-
     private static void PrintConnectHints(string targetName, IReadOnlyList<VolumeInfo> volumes, IReadOnlyList<IPEndPoint> portals)
     {
-        string first = HostPort(portals[0]);
-        Console.WriteLine($"Tessera node up: target {targetName} on {string.Join(", ", portals.Select(HostPort))}");
+        string first = ServingHost.HostPort(portals[0]);
+        Console.WriteLine($"Tessera node up: target {targetName} on {string.Join(", ", portals.Select(ServingHost.HostPort))}");
         foreach (var portal in portals)
             foreach (var v in volumes)
-                Console.WriteLine($"  iscsi://{HostPort(portal)}/{targetName}/{v.Lun}   ({v.Name}, {SizeParser.Format(v.SizeBytes)}{(v.ReadOnly ? ", read-only" : "")})");
+                Console.WriteLine($"  iscsi://{ServingHost.HostPort(portal)}/{targetName}/{v.Lun}   ({v.Name}, {SizeParser.Format(v.SizeBytes)}{(v.ReadOnly ? ", read-only" : "")})");
         Console.WriteLine($"open-iscsi: iscsiadm -m discovery -t sendtargets -p {first} && iscsiadm -m node -T {targetName} -p {first} --login");
         Console.WriteLine($"QEMU:       qemu-system-x86_64 -drive file=iscsi://{first}/{targetName}/0,format=raw,if=virtio,cache=none");
         Console.Out.Flush();

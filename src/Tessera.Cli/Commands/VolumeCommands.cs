@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Tessera.Cluster.Metadata;
-using Tessera.Cluster.Metadata.Etcd;
 using Tessera.Cluster.Metadata.Volumes;
 using Tessera.Storage;
 
@@ -168,21 +167,12 @@ internal static class VolumeCommands
     private static readonly TimeSpan EtcdTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>--etcd: the volume lives in a cluster of `tessera node` processes, not in the data directory.</summary>
-    private static Option<string> EtcdOption()
-    {
-        var option = new Option<string>("--etcd") { Description = "Act on the volumes of the cluster whose etcd is at URL (`tessera node` processes) instead of --data.", HelpName = "URL" };
-        option.Validators.Add(r =>
-        {
-            string? url = r.GetValueOrDefault<string>();
-            if (url is not null && (!Uri.TryCreate(url, UriKind.Absolute, out Uri? uri) || uri.Scheme is not ("http" or "https")))
-                r.AddError($"--etcd: '{url}' is not an http(s) URL");
-        });
-        return option;
-    }
+    private static Option<string> EtcdOption() =>
+        CommonOptions.Etcd("Act on the volumes of the cluster whose etcd is at URL (`tessera node` processes) instead of --data.");
 
     private static async Task<int> WithClusterAsync(string url, Func<VolumeDirectory, Task> action)
     {
-        await using var store = EtcdMetadataStore.Connect(url, new EtcdStoreOptions { RequestTimeout = EtcdTimeout });
+        await using var store = CommonOptions.ConnectEtcd(url, EtcdTimeout);
         try
         {
             await action(new VolumeDirectory(store)).ConfigureAwait(false);

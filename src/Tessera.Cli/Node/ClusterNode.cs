@@ -49,6 +49,8 @@ internal sealed partial class ClusterNode : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<string, IPEndPoint> _peers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Guid, ServedVolume> _served = new();
+    private readonly HashSet<Guid> _refused = [];   // records placed other than on nodes 1..N (logged once)
+    private readonly string[] _placement;
     private readonly LivePortals _portals = new();
     private NodeRegistration? _registration;
     private DeadNodeFencer? _fencer;
@@ -68,6 +70,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
     private ClusterNode(ClusterNodeOptions options, ILoggerFactory loggerFactory)
     {
         _options = options;
+        _placement = [.. Enumerable.Range(1, options.Nodes).Select(i => i.ToString(CultureInfo.InvariantCulture))];
         _loggerFactory = loggerFactory;
         _log = loggerFactory.CreateLogger("Tessera.Node");
         _store = MetadataStoreFactory.Open(options.Etcd, options.DataDirectory);
@@ -117,11 +120,10 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         _membershipLoop = FollowMembershipAsync(membership, listed, _stop.Token);
         await listed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
 
-        string[] placement = [.. Enumerable.Range(1, _options.Nodes).Select(i => i.ToString(CultureInfo.InvariantCulture))];
-        _liveness = await MembershipLiveness.StartAsync(_store, placement, cancellationToken).ConfigureAwait(false);
+        _liveness = await MembershipLiveness.StartAsync(_store, _placement, cancellationToken).ConfigureAwait(false);
         var self = new NodeId(_options.Id - 1);
         var chunks = new ChunkStore(self, Path.Combine(_options.DataDirectory, "chunks"), message => _log.LogWarning("{Message}", message));
-        _columns = new StaleColumnLiveness(_liveness, placement, _store);
+        _columns = new StaleColumnLiveness(_liveness, _placement, _store);
         await _columns.RefreshAsync(cancellationToken).ConfigureAwait(false);
         _host = new NodeVolumeHost(self, chunks, NodeVolumeHost.DefaultOptions(clusterId, self), _columns, PeerEndPoint,
             log: _loggerFactory.CreateLogger("Tessera.Volume"));
@@ -161,8 +163,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
             await _replicator.PowerOnAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        _membershipHandler = new NodeLossHandler(_replicator, r => int.TryParse(r.Id, CultureInfo.InvariantCulture, out int i) && i is > 0 and <= ushort.MaxValue
-            ? NodePorts.OfNodeIndex((ushort)i) : null);
+        _membershipHandler = new NodeLossHandler(_replicator, r => NodePorts.OfNumberedNode(r.Id));
         await _membershipHandler.StartAsync(cancellationToken).ConfigureAwait(false);
         _iscsi.Start(_options.Portal);
 
@@ -217,77 +218,42 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         var (records, _) = await new VolumeDirectory(_store).ListAsync(cancellationToken).ConfigureAwait(false);
         foreach (var record in records)
         {
-            if (_served.ContainsKey(record.Id)) continue;
-            if (!record.Placement.SequenceEqual(Enumerable.Range(1, _options.Nodes).Select(i => i.ToString(CultureInfo.InvariantCulture))))
+            if (_served.ContainsKey(record.Id) || _refused.Contains(record.Id)) continue;
+            if (!record.Placement.SequenceEqual(_placement))
             {
                 _log.LogError("volume {Name} is placed on nodes {Placement}; this node serves volumes placed on nodes 1..{Nodes} only",
                     record.Name, string.Join(',', record.Placement), _options.Nodes);
-                _served[record.Id] = null!;
+                _refused.Add(record.Id);
                 continue;
             }
 
             var ownership = await MetadataOwnershipView.StartAsync(_store, record, cancellationToken).ConfigureAwait(false);
             NodeVolume volume = _host!.OpenVolume(record.ToLayout(), ownership);
-            var alua = AluaState.Default;
-            for (int i = 1; i <= _options.Nodes; i++) alua = alua.WithGroup((ushort)i, [(ushort)i]);
-            ClusterLuContext context = await _replicator!.OpenAsync(record.Key, LuState.Initial with { Alua = alua }, cancellationToken).ConfigureAwait(false);
+            ClusterLuContext context = await _replicator!.OpenAsync(record.Key, NodePorts.InitialContext(_options.Nodes), cancellationToken).ConfigureAwait(false);
             volume.View.IsReadOnly = record.ReadOnly;
             var unit = new LogicalUnit(record.Lun, record.Id, volume.View, context) { PhysicalBlockSize = record.PhysicalBlockSize };
             _served[record.Id] = new ServedVolume(record, ownership, unit);
-            if (_agent is null) continue;   // cold start: opened for the power on, presented once owned
-
-            await ReconcileAluaAsync(cancellationToken).ConfigureAwait(false);
-
-            await ownership.WaitAllOwnedAsync(cancellationToken).ConfigureAwait(false);
-            _target!.AddLogicalUnit(unit);
-            Serving?.Invoke(record);
         }
 
         foreach (var (id, served) in _served)
         {
-            if (served is null || records.Any(r => r.Id == id)) continue;
+            if (records.Any(r => r.Id == id)) continue;
             _target!.RemoveLogicalUnit(served.Record.Lun);
             _served.TryRemove(id, out _);
             await served.Ownership.DisposeAsync().ConfigureAwait(false);
             _log.LogInformation("volume {Name} deleted: LUN {Lun} no longer presented", served.Record.Name, served.Record.Lun);
         }
 
-        // Volumes opened before ownership started (cold start) are presented now.
-        if (_agent is not null)
+        // Presented once ownership runs (a cold start opens the LUs earlier, for the power on) and every
+        // sub-unit has an owner; membership events that went by before the LU was open are caught up first.
+        if (_agent is null) return;
+        foreach (var served in _served.Values)
         {
-            foreach (var served in _served.Values)
-            {
-                if (served is null || _target!.GetLogicalUnit(served.Record.Lun) is not null) continue;
-                await served.Ownership.WaitAllOwnedAsync(cancellationToken).ConfigureAwait(false);
-                await ReconcileAluaAsync(cancellationToken).ConfigureAwait(false);
-                _target.AddLogicalUnit(served.Unit);
-                Serving?.Invoke(served.Record);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Membership events that arrived before an LU was open here changed nothing for it: bring its
-    /// ALUA groups in line with who is live now (live nodes active/optimized, the others unavailable),
-    /// then once more for nodes that joined meanwhile. Every change is idempotent.
-    /// </summary>
-    private async Task ReconcileAluaAsync(CancellationToken cancellationToken)
-    {
-        var membership = new ClusterMembership(_store);
-        var (live, _) = await membership.ListLiveAsync(cancellationToken).ConfigureAwait(false);
-        var liveIds = live.Select(n => n.Id).ToHashSet(StringComparer.Ordinal);
-        for (int i = 1; i <= _options.Nodes; i++)
-        {
-            var ports = NodePorts.OfNodeIndex((ushort)i);
-            if (liveIds.Contains(i.ToString(CultureInfo.InvariantCulture))) await _membershipHandler!.NodeJoinedAsync(ports, cancellationToken).ConfigureAwait(false);
-            else await _membershipHandler!.NodeLeftAsync(ports, cancellationToken).ConfigureAwait(false);
-        }
-
-        var (now, _) = await membership.ListLiveAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var node in now.Where(n => !liveIds.Contains(n.Id)))
-        {
-            if (int.TryParse(node.Id, CultureInfo.InvariantCulture, out int i) && i is > 0 and <= ushort.MaxValue)
-                await _membershipHandler!.NodeJoinedAsync(NodePorts.OfNodeIndex((ushort)i), cancellationToken).ConfigureAwait(false);
+            if (_target!.GetLogicalUnit(served.Record.Lun) is not null) continue;
+            await served.Ownership.WaitAllOwnedAsync(cancellationToken).ConfigureAwait(false);
+            await _membershipHandler!.ReconcileAsync(cancellationToken).ConfigureAwait(false);
+            _target.AddLogicalUnit(served.Unit);
+            Serving?.Invoke(served.Record);
         }
     }
 
@@ -372,8 +338,8 @@ internal sealed partial class ClusterNode : IAsyncDisposable
                 {
                     NodeRecord record = change.Node;
                     if (IPEndPoint.TryParse(record.Peer, out IPEndPoint? peer)) _peers[record.Id] = peer;
-                    if (IPEndPoint.TryParse(record.Portal, out IPEndPoint? portal) && int.TryParse(record.Id, CultureInfo.InvariantCulture, out int index))
-                        _portals.Put(record.Id, new PortalAddress(portal, (ushort)index));
+                    if (IPEndPoint.TryParse(record.Portal, out IPEndPoint? portal) && NodePorts.OfNumberedNode(record.Id) is { } ports)
+                        _portals.Put(record.Id, new PortalAddress(portal, ports.TargetPortGroupId));
                 }
                 else
                 {
@@ -413,7 +379,7 @@ internal sealed partial class ClusterNode : IAsyncDisposable
         if (_fencer is not null) await _fencer.DisposeAsync().ConfigureAwait(false);
         foreach (var served in _served.Values)
         {
-            if (served is not null) await served.Ownership.DisposeAsync().ConfigureAwait(false);
+            await served.Ownership.DisposeAsync().ConfigureAwait(false);
         }
 
         if (_host is not null)

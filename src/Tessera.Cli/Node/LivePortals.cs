@@ -6,24 +6,32 @@ namespace Tessera.Cli.Node;
 
 /// <summary>
 /// The portals SendTargets reports (RFC 7143 12.4, TargetAddress per portal group): every live
-/// node's, kept current from membership and read whole at each SendTargets, so a host discovering
-/// through any node learns every path.
+/// node's, kept current from membership. The ordered list is rebuilt on each (rare) membership change
+/// and read as one snapshot, so a SendTargets never sees a half-updated list.
 /// </summary>
 internal sealed class LivePortals : IReadOnlyList<PortalAddress>
 {
-    private ImmutableSortedDictionary<string, PortalAddress> _byNode = ImmutableSortedDictionary.Create<string, PortalAddress>(StringComparer.Ordinal);
+    private readonly Dictionary<string, PortalAddress> _byNode = new(StringComparer.Ordinal);
+    private ImmutableArray<PortalAddress> _ordered = [];
 
-    public void Put(string node, PortalAddress portal) => ImmutableInterlocked.Update(ref _byNode, d => d.SetItem(node, portal));
+    public void Put(string node, PortalAddress portal) => Update(d => d[node] = portal);
 
-    public void Remove(string node) => ImmutableInterlocked.Update(ref _byNode, d => d.Remove(node));
+    public void Remove(string node) => Update(d => d.Remove(node));
 
-    private ImmutableArray<PortalAddress> Snapshot => [.. Volatile.Read(ref _byNode).Values.OrderBy(p => p.PortalGroupTag)];
+    private void Update(Action<Dictionary<string, PortalAddress>> change)
+    {
+        lock (_byNode)
+        {
+            change(_byNode);
+            ImmutableInterlocked.InterlockedExchange(ref _ordered, [.. _byNode.Values.OrderBy(p => p.PortalGroupTag)]);
+        }
+    }
 
-    public PortalAddress this[int index] => Snapshot[index];
+    public PortalAddress this[int index] => _ordered[index];
 
-    public int Count => Volatile.Read(ref _byNode).Count;
+    public int Count => _ordered.Length;
 
-    public IEnumerator<PortalAddress> GetEnumerator() => ((IEnumerable<PortalAddress>)Snapshot).GetEnumerator();
+    public IEnumerator<PortalAddress> GetEnumerator() => ((IEnumerable<PortalAddress>)_ordered).GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }

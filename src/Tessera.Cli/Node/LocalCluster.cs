@@ -93,9 +93,7 @@ internal sealed class LocalCluster : IServingNode
         var views = Volumes.ToDictionary(v => v.Id, v => _cluster.CreateVolume(v.SizeBytes, v.BlockSize, v.DataColumns, id: v.Id));
 
         // A fresh LU's context already lists every node's target port group (one port each).
-        var alua = AluaState.Default;
-        for (int i = 0; i < nodes; i++) alua = alua.WithGroup(PortOf(i), [PortOf(i)]);
-        var initial = LuState.Initial with { Alua = alua };
+        var initial = NodePorts.InitialContext(nodes);
 
         var chap = settings.ToIscsiChap();
         for (int i = 0; i < nodes; i++)
@@ -118,7 +116,7 @@ internal sealed class LocalCluster : IServingNode
             var units = new List<LogicalUnit>();
             foreach (var v in Volumes)
             {
-                ClusterLuContext context = await replicator.OpenAsync(v.Id.ToString("N"), initial, cancellationToken).ConfigureAwait(false);
+                ClusterLuContext context = await replicator.OpenAsync(VolumeRecord.KeyOf(v.Id), initial, cancellationToken).ConfigureAwait(false);
                 views[v.Id].Views[i].IsReadOnly = v.ReadOnly;
                 units.Add(new LogicalUnit(v.Lun, v.Id, views[v.Id].Views[i], context) { PhysicalBlockSize = v.PhysicalBlockSize });
             }
@@ -145,14 +143,11 @@ internal sealed class LocalCluster : IServingNode
         // with its I_T nexuses lost — committed by every survivor (idempotent).
         foreach (var replicator in _replicators)
         {
-            var handler = new NodeLossHandler(replicator, record => IndexOf(record.Id) is { } index ? NodePorts.OfNodeIndex(PortOf(index)) : null);
+            var handler = new NodeLossHandler(replicator, record => NodePorts.OfNumberedNode(record.Id));
             _membershipHandlers.Add(handler);
             await handler.StartAsync(cancellationToken).ConfigureAwait(false);
         }
     }
-
-    private static int? IndexOf(string nodeId) =>
-        int.TryParse(nodeId, System.Globalization.CultureInfo.InvariantCulture, out int n) && n >= 1 ? n - 1 : null;
 
     /// <summary>
     /// The store mirrors what this process serves, so `tessera status --data` shows it: a volume record

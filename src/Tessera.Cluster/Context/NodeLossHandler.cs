@@ -60,6 +60,29 @@ internal sealed class NodeLossHandler : IAsyncDisposable
     }
 
     /// <summary>
+    /// For LUs opened after membership events went by (they changed nothing for them): every open LU is
+    /// brought in line with the live nodes this handler follows — their groups active, groups without a
+    /// live node unavailable. Serialised with the event loop, so it never undoes a newer event.
+    /// </summary>
+    public async Task ReconcileAsync(CancellationToken cancellationToken = default)
+    {
+        await _serial.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            foreach (var ports in _live.Values)
+            {
+                await NodeJoinedAsync(ports, cancellationToken).ConfigureAwait(false);
+            }
+
+            await SweepAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _serial.Release();
+        }
+    }
+
+    /// <summary>
     /// Commits, for every LU open on this node, that the node behind <paramref name="departed"/> left:
     /// <see cref="LuStateChanges.TargetPortGroupLost"/>.
     /// </summary>
@@ -72,16 +95,7 @@ internal sealed class NodeLossHandler : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await _loop.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        _stop.Dispose();
+        await BackgroundLoops.StopAsync(_stop, _loop).ConfigureAwait(false);
         _serial.Dispose();
     }
 

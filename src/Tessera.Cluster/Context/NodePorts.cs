@@ -12,4 +12,22 @@ internal sealed record NodePorts(ushort TargetPortGroupId, ImmutableArray<ushort
 {
     /// <summary>One portal per node, numbered by node index: TPG = relative target port = <paramref name="nodeIndex"/>.</summary>
     public static NodePorts OfNodeIndex(ushort nodeIndex) => new(nodeIndex, [nodeIndex]);
+
+    /// <summary>The ports of a node whose id is its number 1..N (`tessera up`, `tessera node`); null for any other id.</summary>
+    public static NodePorts? OfNumberedNode(string nodeId) =>
+        int.TryParse(nodeId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) && n is > 0 and <= ushort.MaxValue
+            ? OfNodeIndex((ushort)n) : null;
+
+    /// <summary>A fresh LU's context in a cluster of nodes 1..<paramref name="nodes"/>: every node's target port group listed, active/optimized.</summary>
+    public static Tessera.Scsi.LuState InitialContext(int nodes)
+    {
+        var alua = Tessera.Scsi.AluaState.Default;
+        for (int i = 1; i <= nodes; i++)
+        {
+            var ports = OfNodeIndex((ushort)i);
+            alua = alua.WithGroup(ports.TargetPortGroupId, ports.RelativeTargetPortIds);
+        }
+
+        return Tessera.Scsi.LuState.Initial with { Alua = alua };
+    }
 }

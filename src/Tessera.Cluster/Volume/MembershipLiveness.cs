@@ -129,16 +129,7 @@ internal sealed class MembershipLiveness : INodeLiveness, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await _loop.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        _stop.Dispose();
+        await BackgroundLoops.StopAsync(_stop, _loop).ConfigureAwait(false);
     }
 
     private int State(NodeId node) => (uint)node.Value < (uint)_state.Length ? Volatile.Read(ref _state[node.Value]) : Unknown;

@@ -132,16 +132,7 @@ internal sealed class MetadataOwnershipView : IOwnershipView, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await _loop.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        _stop.Dispose();
+        await BackgroundLoops.StopAsync(_stop, _loop).ConfigureAwait(false);
     }
 
     private bool OnEvent(WatchEvent e)

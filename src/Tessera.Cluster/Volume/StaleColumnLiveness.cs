@@ -18,6 +18,8 @@ internal sealed class StaleColumnLiveness(INodeLiveness inner, IReadOnlyList<str
 {
     public const string Prefix = MetadataKeys.Root + "stale/";
 
+    private static readonly byte[] Marker = "stale"u8.ToArray();
+
     private readonly bool[] _stale = new bool[placement.Count];
     private readonly long[] _generation = new long[placement.Count];
 
@@ -41,7 +43,7 @@ internal sealed class StaleColumnLiveness(INodeLiveness inner, IReadOnlyList<str
     /// <summary>Records in the store that <paramref name="node"/>'s columns are stale, then treats them so here.</summary>
     public async Task MarkStaleAsync(NodeId node, CancellationToken cancellationToken = default)
     {
-        await store.PutAsync(KeyOf(placement[node.Value]), "stale"u8.ToArray(), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await store.PutAsync(KeyOf(placement[node.Value]), Marker, cancellationToken: cancellationToken).ConfigureAwait(false);
         SetStale(node.Value, true);
     }
 

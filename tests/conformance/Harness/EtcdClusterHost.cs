@@ -154,18 +154,7 @@ internal sealed partial class EtcdClusterHost : ITargetHost
     }
 
     /// <summary><paramref name="url"/> (on node 1's portal) as served through node <paramref name="nodeNumber"/>'s portal.</summary>
-    public string ThroughNode(string url, int nodeNumber)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(nodeNumber, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(nodeNumber, Nodes);
-        var first = $"127.0.0.1:{portalBase}/";
-        if (!url.Contains(first, StringComparison.Ordinal))
-        {
-            throw new ArgumentException($"{url} is not on node 1's portal {first}", nameof(url));
-        }
-
-        return url.Replace(first, $"127.0.0.1:{Portal(nodeNumber)}/", StringComparison.Ordinal);
-    }
+    public string ThroughNode(string url, int nodeNumber) => NodePortals.ThroughNode(url, portalBase, Nodes, nodeNumber);
 
     /// <summary><c>kill -9</c> of every node process; etcd keeps running.</summary>
     public void KillHard()

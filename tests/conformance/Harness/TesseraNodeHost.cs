@@ -184,18 +184,7 @@ internal sealed partial class TesseraNodeHost : ITargetHost
     }
 
     /// <summary><paramref name="url"/> (on node 1's portal) as served through node <paramref name="nodeNumber"/>'s portal.</summary>
-    public string ThroughNode(string url, int nodeNumber)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(nodeNumber, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(nodeNumber, Nodes);
-        string first = $"127.0.0.1:{port}/";
-        if (!url.Contains(first, StringComparison.Ordinal))
-        {
-            throw new ArgumentException($"{url} is not on node 1's portal {first}", nameof(url));
-        }
-
-        return url.Replace(first, $"127.0.0.1:{port + nodeNumber - 1}/", StringComparison.Ordinal);
-    }
+    public string ThroughNode(string url, int nodeNumber) => NodePortals.ThroughNode(url, port, Nodes, nodeNumber);
 
     public void KillHard() => node?.KillHard();
 

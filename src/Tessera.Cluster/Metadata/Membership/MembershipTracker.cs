@@ -42,16 +42,7 @@ internal sealed class MembershipTracker : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await _loop.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        _stop.Dispose();
+        await BackgroundLoops.StopAsync(_stop, _loop).ConfigureAwait(false);
     }
 
     private async Task RunAsync()

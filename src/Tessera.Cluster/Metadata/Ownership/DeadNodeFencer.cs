@@ -68,16 +68,7 @@ internal sealed class DeadNodeFencer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await _loop.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        _stop.Dispose();
+        await BackgroundLoops.StopAsync(_stop, _loop).ConfigureAwait(false);
     }
 
     private async Task RunAsync()

@@ -177,16 +177,7 @@ internal sealed class OwnershipAgent : IAsyncDisposable
             return;
         }
 
-        await _stop.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await Task.WhenAll([.. _followers, _loop]).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        _stop.Dispose();
+        await BackgroundLoops.StopAsync(_stop, [.. _followers, _loop]).ConfigureAwait(false);
         _pass.Dispose();
     }
 
