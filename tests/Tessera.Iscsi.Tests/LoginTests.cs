@@ -200,4 +200,33 @@ public class LoginTests
         await Task.Delay(200);
         Assert.Equal(0, host.Server.SessionCount);
     }
+
+    /// <summary>
+    /// RFC 7143 11.15: the Logout Response reports the cleanup done. A host that logs out and at once
+    /// reserves through another session (libiscsi Reserve6.Logout) must find the first session's
+    /// RESERVE(6) gone, even while the context takes its time to record the I_T nexus loss.
+    /// </summary>
+    [Fact]
+    public async Task LogoutResponseComesAfterTheNexusLossIsRecorded()
+    {
+        var context = new SlowLuContext();
+        await using var host = new TargetHost(context: context);
+        await using var first = await host.LoginAsync("iqn.2026-11.test:init1");
+        await using var second = await host.LoginAsync("iqn.2026-11.test:init2");
+        byte[] reserve6 = [0x16, 0, 0, 0, 0, 0];
+        Assert.Equal(0, (await first.CommandAsync(reserve6, 0)).Status);
+        Assert.Equal(0x18, (await second.CommandAsync(reserve6, 0)).Status); // RESERVATION CONFLICT
+
+        context.Delay = TimeSpan.FromMilliseconds(500);
+        var h = TestInitiator.Header(Opcode.LogoutRequest, 0x80, immediate: true);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(h.AsSpan(16), first.NextItt());
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(h.AsSpan(24), first.CmdSN);
+        await first.SendAsync(h);
+        var response = await first.ReceiveAsync();
+        Assert.Equal(Opcode.LogoutResponse, response!.Opcode);
+        Assert.Equal(0, response.Byte2);
+        context.Delay = TimeSpan.Zero;
+
+        Assert.Equal(0, (await second.CommandAsync(reserve6, 0)).Status);
+    }
 }

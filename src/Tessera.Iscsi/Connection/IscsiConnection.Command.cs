@@ -74,8 +74,7 @@ internal sealed partial class IscsiConnection
             case Opcode.TaskManagementRequest:
                 return HandleTaskManagementAsync();
             case Opcode.LogoutRequest:
-                HandleLogout();
-                return default;
+                return HandleLogoutAsync();
             default:
                 return default;
         }

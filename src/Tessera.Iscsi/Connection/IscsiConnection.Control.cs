@@ -91,10 +91,11 @@ internal sealed partial class IscsiConnection
         }
     }
 
-    private void HandleLogout()
+    private async ValueTask HandleLogoutAsync()
     {
         var bhs = new Bhs(_header);
         int reason = bhs.LogoutReason;
+        uint itt = bhs.InitiatorTaskTag;
         byte response = reason switch
         {
             0 => 0,                                       // close the session
@@ -102,10 +103,17 @@ internal sealed partial class IscsiConnection
             2 => 2,                                       // recovery not supported at ERL 0
             _ => 3,                                       // cleanup failed
         };
+        if (response == 0)
+        {
+            // RFC 7143 11.15: the response reports cleanup done. Closing the only connection at ERL 0 ends
+            // the session, so its I_T nexus is lost (reservations released, tasks aborted, UAs raised) before
+            // the initiator can see the response and log in again.
+            await EndSessionAsync().ConfigureAwait(false);
+        }
         Span<byte> h = stackalloc byte[Bhs.Length];
         BhsWriter.Begin(h, Opcode.LogoutResponse, 0x80, 0);
         h[2] = response;
-        BhsWriter.Word(h, 16, bhs.InitiatorTaskTag);
+        BhsWriter.Word(h, 16, itt);
         BhsWriter.Half(h, 40, 0); // Time2Wait
         BhsWriter.Half(h, 42, 0); // Time2Retain: nothing to retain at ERL 0
         WriteStamped(h, default, advanceStatSN: true);

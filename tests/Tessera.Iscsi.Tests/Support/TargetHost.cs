@@ -13,13 +13,13 @@ internal sealed class TargetHost : IAsyncDisposable
     private readonly VolumeCatalog _catalog;
     private readonly ThinVolume _volume;
 
-    public TargetHost(ChapCredentials? chap = null, IscsiLimits? limits = null, long volumeBytes = 16 * 1024 * 1024)
+    public TargetHost(ChapCredentials? chap = null, IscsiLimits? limits = null, long volumeBytes = 16 * 1024 * 1024, ILuContext? context = null)
     {
         _directory = Path.Combine(Path.GetTempPath(), "tessera-iscsi-tests-" + Guid.NewGuid().ToString("N"));
         _catalog = new VolumeCatalog(_directory);
         _catalog.Create("vol0", volumeBytes);
         _volume = _catalog.Open("vol0");
-        var unit = new LogicalUnit(0, _catalog.Get("vol0").Id, _volume, new LocalLuContext());
+        var unit = new LogicalUnit(0, _catalog.Get("vol0").Id, _volume, context ?? new LocalLuContext());
         Target = new ScsiTarget(TestInitiator.TargetName, [unit]);
         var endPoint = new IPEndPoint(IPAddress.Loopback, 0);
         Server = new IscsiTargetServer(new IscsiTargetOptions
