@@ -67,6 +67,38 @@ public class TaskManagementTests
         Assert.Equal(0, h.Lu.Tasks.Count);
     }
 
+    /// <summary>
+    /// ABORT TASK against a task whose status the transport is already returning (found in the set a
+    /// moment before it left): the task completed, so "task does not exist" and no abort — never
+    /// FUNCTION COMPLETE beside a GOOD status (libiscsi iSCSITMF.AbortTaskSimpleAsync).
+    /// </summary>
+    [Fact]
+    public async Task AbortTaskAfterTheTransportCommittedTheResponseFindsNoTask()
+    {
+        var h = new Harness();
+        var t = Harness.NewTask(Harness.NexusA, Cdb.Block(0x2A, 0, 1), dataOut: new byte[512], tag: 3);
+        int aborts = 0;
+        t.AbortCallback = _ => aborts++;
+        h.Target.Register(t);
+        Assert.True(t.TryCommitResponse());
+        Assert.Equal(TaskManagementResponse.TaskDoesNotExist, await h.Target.ManageAsync(Harness.NexusA, TaskManagementFunction.AbortTask, 0, 3));
+        Assert.False(t.IsAborted);
+        Assert.Equal(0, aborts);
+        Assert.True(t.TryCommitResponse()); // idempotent for the transport
+    }
+
+    [Fact]
+    public async Task AnAbortedTaskGetsNoResponse()
+    {
+        var h = new Harness();
+        var t = Harness.NewTask(Harness.NexusA, Cdb.Block(0x2A, 0, 1), dataOut: new byte[512], tag: 4);
+        h.Target.Register(t);
+        Assert.Equal(TaskManagementResponse.FunctionComplete, await h.Target.ManageAsync(Harness.NexusA, TaskManagementFunction.AbortTask, 0, 4));
+        Assert.True(t.IsAborted);
+        Assert.False(t.TryCommitResponse());
+        Assert.True(t.IsAborted);
+    }
+
     [Fact]
     public async Task AbortTaskSetAffectsOnlyTheRequestingNexus()
     {

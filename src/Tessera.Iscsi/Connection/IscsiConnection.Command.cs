@@ -303,9 +303,10 @@ internal sealed partial class IscsiConnection
             this, state.Task.Tag, error, dataSN, offset);
         uint itt = state.Task.Tag;
         ulong lun = state.Task.Lun;
+        bool respond = state.Task.TryCommitResponse();
         _server.Target.Unregister(state.Task);
         Release(state);
-        WriteCheckCondition(itt, lun, SenseKeyAbortedCommand, asc, ascq);
+        if (respond) WriteCheckCondition(itt, lun, SenseKeyAbortedCommand, asc, ascq);
     }
 
     private void Execute(CommandState state)
@@ -349,7 +350,7 @@ internal sealed partial class IscsiConnection
 
     private void Complete(CommandState state)
     {
-        if (!state.Task.IsAborted && _phase != Phase.LoggedOut) WriteResult(state);
+        if (_phase != Phase.LoggedOut && state.Task.TryCommitResponse()) WriteResult(state);
         Release(state);
     }
 

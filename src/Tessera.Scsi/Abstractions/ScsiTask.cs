@@ -10,7 +10,7 @@ public sealed class ScsiTask
     private readonly byte[] _cdb = new byte[260];
     private readonly byte[] _sense = new byte[252];
     private TaskCompletionSource? _done;
-    private int _aborted;   // 0/1, Interlocked: Abort may race with execution
+    private int _aborted;   // NotAborted/Aborted/ResponseCommitted, Interlocked: abort races the transport's response
     private int _execution; // ExecutionState, Interlocked: TMFs read it from other threads
 
     public ItNexus Nexus { get; set; } = null!;
@@ -72,7 +72,7 @@ public sealed class ScsiTask
     public int SenseLength { get; private set; }
 
     /// <summary>Set by task management (ABORT TASK, LU RESET …); the transport then sends no response.</summary>
-    public bool IsAborted => Volatile.Read(ref _aborted) != 0;
+    public bool IsAborted => Volatile.Read(ref _aborted) == Aborted;
 
     /// <summary>Invoked once when the task is aborted by a task management function.</summary>
     public Action<ScsiTask>? AbortCallback { get; set; }
@@ -96,12 +96,27 @@ public sealed class ScsiTask
 
     public void SetSenseLength(int length) => SenseLength = Math.Clamp(length, 0, _sense.Length);
 
-    /// <summary>Marks the task aborted and tells its transport (idempotent).</summary>
-    public void Abort()
+    private const int NotAborted = 0, Aborted = 1, ResponseCommitted = 2;
+
+    /// <summary>
+    /// Marks the task aborted and tells its transport (idempotent). False when the transport has
+    /// already committed to returning the task's status (<see cref="TryCommitResponse"/>): the task
+    /// completed, and an ABORT TASK that comes this late finds no task (SAM-5 7.2) — never a
+    /// FUNCTION COMPLETE beside a status the initiator also receives.
+    /// </summary>
+    public bool Abort()
     {
-        if (Interlocked.Exchange(ref _aborted, 1) != 0) return;
-        AbortCallback?.Invoke(this);
+        int prior = Interlocked.CompareExchange(ref _aborted, Aborted, NotAborted);
+        if (prior == ResponseCommitted) return false;
+        if (prior == NotAborted) AbortCallback?.Invoke(this);
+        return true;
     }
+
+    /// <summary>
+    /// The transport calls this once it is about to return the task's status: true unless the task was
+    /// aborted first (then no status goes out, SAM-5 7.1); from then on <see cref="Abort"/> fails.
+    /// </summary>
+    public bool TryCommitResponse() => Interlocked.CompareExchange(ref _aborted, ResponseCommitted, NotAborted) != Aborted;
 
     /// <summary>
     /// Completes when the target has finished with the task (used by TMFs that must wait).

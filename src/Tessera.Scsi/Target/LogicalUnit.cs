@@ -112,8 +112,7 @@ public sealed class LogicalUnit
         List<Task>? running = null;
         foreach (var t in Tasks.Snapshot())
         {
-            if (ReferenceEquals(t, except) || t.Nexus is not { } nexus || !order.Covers(nexus)) continue;
-            Tasks.Abort(t);
+            if (ReferenceEquals(t, except) || t.Nexus is not { } nexus || !order.Covers(nexus) || !Tasks.Abort(t)) continue;
             (hit ??= new HashSet<string>(StringComparer.Ordinal)).Add(nexus.Key);
             var done = t.Completion;
             if (!done.IsCompleted) (running ??= []).Add(done);

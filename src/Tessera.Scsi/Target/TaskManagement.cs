@@ -48,8 +48,8 @@ internal static class TaskManagement
             case TaskManagementFunction.AbortTask:
             {
                 var task = lu.Tasks.Find(nexus, referencedTag);
-                if (task is null) return TaskManagementResponse.TaskDoesNotExist;
-                await AbortAsync(lu.Tasks, [task]).ConfigureAwait(false);
+                if (task is null || !lu.Tasks.Abort(task)) return TaskManagementResponse.TaskDoesNotExist;
+                await task.Completion.ConfigureAwait(false);
                 return TaskManagementResponse.FunctionComplete;
             }
             case TaskManagementFunction.AbortTaskSet:
@@ -125,7 +125,7 @@ internal static class TaskManagement
         List<Task>? running = null;
         foreach (var t in tasks)
         {
-            set.Abort(t);
+            if (!set.Abort(t)) continue;
             var done = t.Completion;
             if (!done.IsCompleted) (running ??= []).Add(done);
         }

@@ -20,14 +20,16 @@ internal sealed class TaskSet
     }
 
     /// <summary>
-    /// Aborts a task of this set. A task that is not executing will never execute now (see
+    /// Aborts a task of this set; false when it had already completed with its status on the way
+    /// (<see cref="ScsiTask.Abort"/>). A task that is not executing will never execute now (see
     /// <see cref="ScsiTask.MarkStarted"/>), and its transport may recycle the object without telling
     /// us, so it leaves the set at once; an executing one leaves when it finishes.
     /// </summary>
-    public void Abort(ScsiTask task)
+    public bool Abort(ScsiTask task)
     {
-        task.Abort();
+        bool aborted = task.Abort();
         if (!task.IsRunning) Remove(task);
+        return aborted;
     }
 
     public int Count
