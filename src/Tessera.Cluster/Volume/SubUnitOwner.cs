@@ -1,5 +1,6 @@
 using System.Buffers;
 using Tessera.Cluster.Ordering;
+using Tessera.Scsi;
 
 namespace Tessera.Cluster.Volume;
 
@@ -17,6 +18,7 @@ internal sealed class SubUnitOwner
     private readonly IOwnershipView _ownership;
     private readonly StripeEngine _engine;
     private readonly StripeLockTable _locks = new();
+    private long _coalescedWrites;
 
     public SubUnitOwner(NodeId self, VolumeLayout layout, IOwnershipView ownership, IChunkChannel chunks, INodeLiveness liveness)
     {
@@ -32,6 +34,9 @@ internal sealed class SubUnitOwner
     public OrderingMailbox Ordering { get; }
 
     public StripeLockTable Locks => _locks;
+
+    /// <summary>Writes that joined another's <see cref="StripeWriteBatch"/> instead of taking the stripe themselves.</summary>
+    public long CoalescedWrites => Interlocked.Read(ref _coalescedWrites);
 
     internal StripeEngine Engine => _engine;
 
@@ -154,8 +159,115 @@ internal sealed class SubUnitOwner
             return ValueTask.FromException<int>(ex);
         }
 
+        if (count == 1 && request.Operation == OwnerOperation.Write && !request.IsOrdered && request.Vote is null && request.Segments.Length == 1)
+        {
+            StripeWriteBatch batch = _locks.EnqueueWrite(stripes, request, out Task<int>? joined);
+            if (joined is not null)
+            {
+                Interlocked.Increment(ref _coalescedWrites);
+                ArrayPool<long>.Shared.Return(stripes);
+                return new ValueTask<int>(joined);
+            }
+
+            return RunBatchAsync(batch, stripes);
+        }
+
         StripeLockGrant grant = _locks.Enqueue(stripes, count);
         return RunAsync(request, grant, stripes);
+    }
+
+    /// <summary>
+    /// Leads a <see cref="StripeWriteBatch"/>: once the stripe is its own, no one joins any more; its
+    /// members are written, then completed with the leader's outcome.
+    /// </summary>
+    private async ValueTask<int> RunBatchAsync(StripeWriteBatch batch, long[] stripes)
+    {
+        Exception? error = null;
+        try
+        {
+            await batch.Grant.WaitAsync().ConfigureAwait(false);
+            _locks.Seal(batch);
+            await WriteBatchAsync(batch).ConfigureAwait(false);
+            return -1;
+        }
+        catch (Exception ex)
+        {
+            error = ex;
+            throw;
+        }
+        finally
+        {
+            _locks.Seal(batch);
+            batch.Complete(error);
+            _locks.Release(batch);
+            ArrayPool<long>.Shared.Return(stripes);
+        }
+    }
+
+    /// <summary>
+    /// Members whose ranges overlap or touch form a run, written once with the members laid over each
+    /// other in arrival order (the later wins where they overlap, as one by one); a lone member is
+    /// written from its own buffer.
+    /// </summary>
+    private async ValueTask WriteBatchAsync(StripeWriteBatch batch)
+    {
+        IReadOnlyList<OwnerRequest> members = batch.Members;
+        CheckStillOwner(members[0].Segments[0]);
+        long stripeStart = batch.Stripe * _layout.StripeDataSize;
+        if (members.Count == 1)
+        {
+            OwnerRequest only = members[0];
+            OwnerSegment segment = only.Segments[0];
+            ReadOnlyMemory<byte> source = only.Data.Slice((int)segment.BufferOffset, (int)segment.Length);
+            await _engine.WriteAsync(batch.Stripe, (int)(segment.Offset - stripeStart), (int)segment.Length, source, unmap: false, only.Flags, CancellationToken.None).ConfigureAwait(false);
+            return;
+        }
+
+        int n = members.Count;
+        (int Start, int End)[] ranges = ArrayPool<(int, int)>.Shared.Rent(n);
+        (int Start, int End)[] sorted = ArrayPool<(int, int)>.Shared.Rent(n);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent((int)_layout.StripeDataSize);
+        try
+        {
+            for (int k = 0; k < n; k++)
+            {
+                OwnerSegment segment = members[k].Segments[0];
+                int start = (int)(segment.Offset - stripeStart);
+                ranges[k] = sorted[k] = (start, start + (int)segment.Length);
+            }
+
+            Array.Sort(sorted, 0, n);
+            for (int i = 0; i < n;)
+            {
+                (int runStart, int runEnd) = sorted[i];
+                for (i++; i < n && sorted[i].Start <= runEnd; i++)
+                {
+                    runEnd = Math.Max(runEnd, sorted[i].End);
+                }
+
+                WriteFlags flags = WriteFlags.None;
+                for (int k = 0; k < n; k++)
+                {
+                    (int start, int end) = ranges[k];
+                    if (start < runStart || end > runEnd)
+                    {
+                        continue;
+                    }
+
+                    OwnerRequest member = members[k];
+                    member.Data.Span.Slice((int)member.Segments[0].BufferOffset, end - start).CopyTo(buffer.AsSpan(start - runStart));
+                    flags |= member.Flags;
+                }
+
+                await _engine.WriteAsync(batch.Stripe, runStart, runEnd - runStart, buffer.AsMemory(0, runEnd - runStart), unmap: false, flags, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<(int, int)>.Shared.Return(sorted);
+            ArrayPool<(int, int)>.Shared.Return(ranges);
+        }
     }
 
     private void CheckStillOwner(in OwnerSegment segment)

@@ -251,12 +251,14 @@ public sealed class EmbeddedPersistenceTests : IDisposable
     public async Task Keep_alive_loop_renews_on_real_time_and_reports_a_revoked_lease()
     {
         await using var store = EmbeddedMetadataStore.Open(null);
-        // Generous TTL: the machine is shared, and a stalled thread pool must not look like a lapse.
-        long lease = await store.GrantLeaseAsync(TimeSpan.FromSeconds(3));
+        // Generous TTL: the machine is shared (2 cores, the rest of the suite in parallel), and a thread
+        // pool stalled for a couple of seconds must not look like a lapse; renewal every TTL/3 then
+        // survives a stall of up to 2/3 TTL. (A 3 s TTL lapsed once in a few dozen suite runs.)
+        long lease = await store.GrantLeaseAsync(TimeSpan.FromSeconds(6));
         await store.PutAsync("/ka", B("alive"), lease);
         using var stop = new CancellationTokenSource();
         var loop = store.KeepAliveAsync(lease, stop.Token);
-        await Task.Delay(TimeSpan.FromSeconds(4.5));
+        await Task.Delay(TimeSpan.FromSeconds(7.5));
         Assert.NotNull(await store.GetAsync("/ka"));
         Assert.False(loop.IsCompleted);
 
