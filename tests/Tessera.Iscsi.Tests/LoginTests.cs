@@ -189,11 +189,7 @@ public class LoginTests
     {
         await using var host = new TargetHost();
         await using var initiator = await host.LoginAsync();
-        var h = TestInitiator.Header(Opcode.LogoutRequest, 0x80, immediate: true);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(h.AsSpan(16), initiator.NextItt());
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(h.AsSpan(24), initiator.CmdSN);
-        await initiator.SendAsync(h);
-        var response = await initiator.ReceiveAsync();
+        var response = await initiator.LogoutAsync();
         Assert.Equal(Opcode.LogoutResponse, response!.Opcode);
         Assert.Equal(0, response.Byte2);
         Assert.True(await initiator.WaitClosedAsync(TimeSpan.FromSeconds(5)));
@@ -218,11 +214,7 @@ public class LoginTests
         Assert.Equal(0x18, (await second.CommandAsync(reserve6, 0)).Status); // RESERVATION CONFLICT
 
         context.Delay = TimeSpan.FromMilliseconds(500);
-        var h = TestInitiator.Header(Opcode.LogoutRequest, 0x80, immediate: true);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(h.AsSpan(16), first.NextItt());
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(h.AsSpan(24), first.CmdSN);
-        await first.SendAsync(h);
-        var response = await first.ReceiveAsync();
+        var response = await first.LogoutAsync();
         Assert.Equal(Opcode.LogoutResponse, response!.Opcode);
         Assert.Equal(0, response.Byte2);
         context.Delay = TimeSpan.Zero;

@@ -243,6 +243,16 @@ internal sealed class TestInitiator : IAsyncDisposable
         return h;
     }
 
+    /// <summary>Logout Request, reason "close the session" (immediate); returns the target's answer.</summary>
+    public async Task<Pdu?> LogoutAsync()
+    {
+        var h = Header(Opcode.LogoutRequest, 0x80, immediate: true);
+        BinaryPrimitives.WriteUInt32BigEndian(h.AsSpan(16), NextItt());
+        BinaryPrimitives.WriteUInt32BigEndian(h.AsSpan(24), CmdSN);
+        await SendAsync(h);
+        return await ReceiveAsync();
+    }
+
     public async Task<Pdu> NopAsync(byte[]? ping = null)
     {
         var h = Header(Opcode.NopOut, 0x80, immediate: true);
