@@ -146,52 +146,76 @@ internal sealed class DistributedVolume : IBlockStore
         }
 
         // Provisioning follows the data columns; runs are merged across chunks up to a bound so one
-        // call stays cheap on a huge volume (SBC-4 5.6 lets the device return a shorter run).
-        const int MaxChunks = 4096;
+        // call stays cheap on a huge volume (SBC-4 5.6 lets the device return a shorter run). The
+        // chunks' statuses are asked for a batch at a time, all at once: one by one, a long run cost
+        // thousands of sequential round trips to other nodes — and QEMU asks before reads of 32 KiB
+        // and more whose allocation it does not know yet. At most a batch is asked beyond the run's end.
+        const int MaxChunks = 4096, Batch = 64;
         long at = lba * BlockSize;
         bool? mapped = null;
-        for (int chunks = 0; chunks < MaxChunks && at < _layout.SizeBytes; chunks++)
+        var statuses = new ValueTask<(bool Mapped, int Length)>[Batch];
+        bool ended = false;
+        for (int chunks = 0; !ended && chunks < MaxChunks && at < _layout.SizeBytes;)
         {
-            (long stripe, int column, int offset) = Locate(at);
-            NodeId node = _layout.NodeOf(stripe, column);
-            bool pieceMapped;
-            int length;
-            if (_liveness.IsColumnAvailable(_layout.VolumeId, node, stripe))
+            // After the first piece every chunk is whole, so the batch's addresses are known ahead.
+            int asked = 0;
+            for (long next = at; asked < Batch && chunks + asked < MaxChunks && next < _layout.SizeBytes; asked++)
             {
-                try
-                {
-                    (pieceMapped, length) = await _chunks.GetStatusAsync(node, new ChunkAddress(_layout.VolumeId, stripe, column), offset, cancellationToken).ConfigureAwait(false);
-                }
-                catch (NodeUnavailableException)
-                {
-                    (pieceMapped, length) = (true, _layout.ChunkSize - offset);
-                }
-            }
-            else
-            {
-                // Unknown while the column is out: "mapped" never makes a host lose data.
-                (pieceMapped, length) = (true, _layout.ChunkSize - offset);
+                (long stripe, int column, int offset) = Locate(next);
+                statuses[asked] = ChunkStatus(stripe, column, offset, cancellationToken);
+                next += _layout.ChunkSize - offset;
             }
 
-            if (mapped is null)
+            for (int i = 0; i < asked; i++)
             {
-                mapped = pieceMapped;
-            }
-            else if (mapped != pieceMapped)
-            {
-                break;
+                (bool pieceMapped, int length) = await statuses[i].ConfigureAwait(false);
+                if (ended)
+                {
+                    continue; // awaited all the same: a ValueTask must not be left behind
+                }
+
+                int offset = Locate(at).Offset;
+                if (mapped is null)
+                {
+                    mapped = pieceMapped;
+                }
+                else if (mapped != pieceMapped)
+                {
+                    ended = true;
+                    continue;
+                }
+
+                at += length;
+                if (offset + length < _layout.ChunkSize)
+                {
+                    ended = true;
+                }
             }
 
-            at += length;
-            if (offset + length < _layout.ChunkSize)
-            {
-                break;
-            }
+            chunks += asked;
         }
 
         long end = Math.Min(at, _layout.SizeBytes);
         long blocks = mapped == true ? (end + BlockSize - 1) / BlockSize - lba : end / BlockSize - lba;
         return new LbaStatusRun(lba, Math.Max(1, blocks), mapped ?? true);
+    }
+
+    /// <summary>One chunk's provisioning from its node; "mapped" while the column is out (never makes a host lose data).</summary>
+    private async ValueTask<(bool Mapped, int Length)> ChunkStatus(long stripe, int column, int offset, CancellationToken cancellationToken)
+    {
+        NodeId node = _layout.NodeOf(stripe, column);
+        if (_liveness.IsColumnAvailable(_layout.VolumeId, node, stripe))
+        {
+            try
+            {
+                return await _chunks.GetStatusAsync(node, new ChunkAddress(_layout.VolumeId, stripe, column), offset, cancellationToken).ConfigureAwait(false);
+            }
+            catch (NodeUnavailableException)
+            {
+            }
+        }
+
+        return (true, _layout.ChunkSize - offset);
     }
 
     private async Task FlushNodeAsync(NodeId node, CancellationToken cancellationToken)
