@@ -100,8 +100,6 @@ internal sealed class StripeLockTable
             {
                 _openBatches.Remove(batch.Stripe);
             }
-
-            batch.Close();
         }
     }
 

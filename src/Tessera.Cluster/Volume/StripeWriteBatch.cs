@@ -14,7 +14,8 @@ namespace Tessera.Cluster.Volume;
 /// are serialised by its lock, so sequential small writes (a log, qemu-img bench) otherwise run at
 /// one per owner round trip — across processes, a few hundred microseconds each.
 /// </para>
-/// Guarded by the table's lock until <see cref="StripeLockTable.Seal"/>; the leader alone after.
+/// Joinable while the table lists it as its stripe's open batch; guarded by the table's lock until
+/// <see cref="StripeLockTable.Seal"/>, the leader's alone after.
 /// </summary>
 internal sealed class StripeWriteBatch
 {
@@ -28,9 +29,6 @@ internal sealed class StripeWriteBatch
     /// <summary>Members in arrival order; the first is the leader's own request.</summary>
     public IReadOnlyList<OwnerRequest> Members => _members;
 
-    /// <summary>False once the leader has begun: nothing joins any more.</summary>
-    internal bool IsOpen { get; private set; }
-
     internal void Reset(long stripe, StripeLockGrant grant, OwnerRequest leader)
     {
         Stripe = stripe;
@@ -38,7 +36,6 @@ internal sealed class StripeWriteBatch
         _members.Clear();
         _members.Add(leader);
         _joined = null;
-        IsOpen = true;
     }
 
     /// <summary>A later write joins; it completes when the batch does.</summary>
@@ -48,8 +45,6 @@ internal sealed class StripeWriteBatch
         _joined ??= new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         return _joined.Task;
     }
-
-    internal void Close() => IsOpen = false;
 
     /// <summary>Completes the members that joined (the leader returns through its own call).</summary>
     public void Complete(Exception? error)
